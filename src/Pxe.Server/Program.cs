@@ -1,1 +1,3 @@
-return 0;
+using Pxe.Server.Cli;
+
+return await PxeCommandLine.RunAsync(args);

@@ -1,0 +1,478 @@
+using System.Security.Cryptography;
+using System.Text;
+using Pxe.Profiles.Domain;
+using Pxe.Profiles.Rendering;
+using Pxe.Profiles.Spec;
+using Pxe.Profiles.Storage;
+
+namespace Pxe.Profiles.Services;
+
+/// <summary>What happens when a MAC we do not know asks to boot.</summary>
+public sealed record DiscoveryPolicy
+{
+    /// <summary>Record unknown MACs as Discovered machines (with an event). Default: true.</summary>
+    public bool RecordUnknown { get; init; } = true;
+
+    /// <summary>Profile an unknown machine boots (a discovery or inventory image); null boots it from its local disk.</summary>
+    public string? DefaultProfile { get; init; }
+}
+
+/// <summary>The result of an operation on a machine: the machine, or why not (and whether it was "not found").</summary>
+public sealed record MachineResult(Machine? Machine, string? Error, bool NotFound = false, IReadOnlyList<(string Field, string Message)>? Errors = null)
+{
+    /// <summary>True on success.</summary>
+    public bool Succeeded => Machine is not null;
+
+    internal static MachineResult Missing(MacAddress mac) =>
+        new(null, $"no machine has MAC {mac}; create it with PUT /api/v1/machines/{mac}", NotFound: true);
+}
+
+/// <summary>
+/// The machine lifecycle as the boot endpoints and the API drive it: assigning profiles, serving boot scripts
+/// (which starts an install with a fresh per-install token), install files, done and progress callbacks, re-imaging.
+/// Every state change is stored together with its event.
+/// </summary>
+public sealed class ProvisioningService(IMachineStore machines, EventLog events, SpecService spec, DiscoveryPolicy discovery, TimeProvider clock)
+{
+    /// <summary>Finds a machine by any of its MACs.</summary>
+    public Task<Machine?> FindAsync(MacAddress mac, CancellationToken ct) => machines.FindByMacAsync(mac, ct);
+
+    /// <summary>Creates a machine or changes it (PUT semantics: given fields replace, missing fields keep).</summary>
+    public async Task<MachineResult> PutAsync(MacAddress mac, MachineInput input, string actor, CancellationToken ct)
+    {
+        var existing = await machines.FindByMacAsync(mac, ct);
+        var (machine, errors) = input.Apply(mac, existing, spec.Current.Spec);
+        if (machine is null)
+        {
+            return new MachineResult(null, "the machine is not valid", Errors: errors);
+        }
+
+        // Assigning a profile to a Discovered machine makes it Ready to install.
+        if (input.Profile is { Length: > 0 } && machine.State == MachineState.Discovered)
+        {
+            machine = machine with { State = MachineState.Ready, BootAction = input.BootAction is null ? BootAction.Install : machine.BootAction };
+        }
+        else if (existing is null && machine.Profile is not null)
+        {
+            machine = machine with { State = MachineState.Ready };
+        }
+
+        var saved = await machines.SaveMachineAsync(machine, Event(mac, EventKinds.MachineChanged,
+            existing is null ? $"machine created{Describe(machine)}" : $"machine changed{Describe(machine)}", actor), ct);
+        return new MachineResult(saved, null);
+    }
+
+    /// <summary>Imports many machines in one transaction; all are validated first and nothing is stored if one is wrong.</summary>
+    public async Task<(IReadOnlyList<Machine>? Machines, IReadOnlyList<string> Errors)> ImportAsync(
+        IReadOnlyList<(string Mac, MachineInput Input)> items, string actor, CancellationToken ct)
+    {
+        var errors = new List<string>();
+        var list = new List<Machine>();
+        var seen = new HashSet<MacAddress>();
+        for (var i = 0; i < items.Count; i++)
+        {
+            var (macText, input) = items[i];
+            if (!MacAddress.TryParse(macText, out var mac, out var macError))
+            {
+                errors.Add($"item {i + 1}: mac: {macError}");
+                continue;
+            }
+
+            if (!seen.Add(mac))
+            {
+                errors.Add($"item {i + 1}: mac: {mac} appears twice in the import");
+                continue;
+            }
+
+            var (machine, problems) = input.Apply(mac, null, spec.Current.Spec);
+            errors.AddRange(problems.Select(p => $"item {i + 1} ({mac}): {p.Field}: {p.Message}"));
+            if (machine is not null)
+            {
+                list.Add(machine.Profile is null ? machine : machine with { State = MachineState.Ready });
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            return (null, errors);
+        }
+
+        try
+        {
+            return (await machines.ImportMachinesAsync(list, actor, ct), []);
+        }
+        catch (StoreConflictException e)
+        {
+            return (null, [e.Message]);
+        }
+    }
+
+    /// <summary>Deletes a machine.</summary>
+    public Task<bool> DeleteAsync(MacAddress mac, string actor, CancellationToken ct) =>
+        machines.DeleteMachineAsync(mac, Event(mac, EventKinds.MachineDeleted, "machine deleted", actor), ct);
+
+    /// <summary>Flips a machine back to install: its next network boot re-installs it.</summary>
+    public Task<MachineResult> ReimageAsync(MacAddress mac, string actor, CancellationToken ct) =>
+        TransitionAsync(mac, LifecycleTrigger.Reimage, actor, m =>
+        {
+            if (m.Profile is null)
+            {
+                return (null, $"machine {mac} has no profile to install; assign one with PUT /api/v1/machines/{mac}");
+            }
+
+            return (m with { BootAction = BootAction.Install, Install = null }, "re-image requested: the next network boot installs " + m.Profile);
+        }, EventKinds.Reimage, ct);
+
+    /// <summary>The installer finished: state Installed, and the next boot is from disk (boot once).</summary>
+    public Task<MachineResult> DoneAsync(MacAddress mac, string? token, CancellationToken ct) =>
+        TransitionAsync(mac, LifecycleTrigger.InstallDone, "machine", m =>
+        {
+            var refusal = CheckToken(m, token);
+            return refusal is not null
+                ? (null, refusal)
+                : (m with { BootAction = BootAction.Local, Install = null },
+                    $"install finished after {(clock.GetUtcNow() - (m.Install?.Started ?? clock.GetUtcNow())).TotalSeconds:F1} s; next boot is from disk");
+        }, EventKinds.Done, ct);
+
+    /// <summary>
+    /// A progress or first-boot report from the machine. <c>firstboot</c> with status <c>ok</c> makes it Deployed;
+    /// status <c>failed</c> (during install or first boot) makes it Failed. Anything else is recorded as progress.
+    /// </summary>
+    public async Task<MachineResult> ReportAsync(MacAddress mac, string? token, string stage, string? status, string? message, CancellationToken ct)
+    {
+        var text = Clean($"{stage}{(status is null ? "" : " " + status)}{(string.IsNullOrEmpty(message) ? "" : ": " + message)}", 1000);
+        if (stage == "firstboot" && status is "ok" or "success")
+        {
+            return await TransitionAsync(mac, LifecycleTrigger.FirstBootSucceeded, "machine", m => (m, text), EventKinds.FirstBoot, ct);
+        }
+
+        if (status is "failed" or "error")
+        {
+            return await TransitionAsync(mac, LifecycleTrigger.Fail, "machine", m =>
+            {
+                var refusal = m.State == MachineState.Installing ? CheckToken(m, token) : null;
+                return refusal is not null ? (null, refusal) : (m with { BootAction = BootAction.Local, Install = null }, text);
+            }, stage == "firstboot" ? EventKinds.FirstBoot : EventKinds.Progress, ct);
+        }
+
+        var machine = await machines.FindByMacAsync(mac, ct);
+        if (machine is null)
+        {
+            return MachineResult.Missing(mac);
+        }
+
+        if (machine.State == MachineState.Installing && CheckToken(machine, token) is { } problem)
+        {
+            return new MachineResult(null, problem);
+        }
+
+        events.Post(Event(mac, stage == "firstboot" ? EventKinds.FirstBoot : EventKinds.Progress, text, "machine"));
+        return new MachineResult(machine, null);
+    }
+
+    /// <summary>
+    /// What a booting machine gets from its boot loader: records unknown MACs, and when the machine is to install,
+    /// starts an install session (fresh token, deadline) and renders the installer's boot config; otherwise local boot.
+    /// </summary>
+    public async Task<RenderOutcome> BootAsync(MacAddress mac, BootFileKind kind, CancellationToken ct)
+    {
+        await spec.EnsureFreshAsync(ct);
+        var state = spec.Current;
+        var machine = await machines.FindByMacAsync(mac, ct);
+        if (machine is null)
+        {
+            return await BootUnknownAsync(mac, kind, state, ct);
+        }
+
+        if (machine.BootAction != BootAction.Install || machine.Profile is null)
+        {
+            events.Post(Event(mac, EventKinds.BootServed, $"{Name(kind)} served: boot from local disk", "machine"));
+            return state.Renderer.RenderBoot(kind, machine with { BootAction = BootAction.Local }, null, mac, null);
+        }
+
+        var (profile, error) = ProfileResolver.Resolve(state.Spec, machine.Profile);
+        if (profile is null)
+        {
+            return Failed(mac, $"machine {mac}: {error}");
+        }
+
+        var next = MachineLifecycle.Next(machine.State, LifecycleTrigger.InstallStarted);
+        if (next is null)
+        {
+            // Installed/Deployed/Failed machines set to install by hand (boot_action) without a re-image.
+            next = MachineState.Installing;
+        }
+
+        var token = NewToken();
+        var now = clock.GetUtcNow();
+        var attempt = machine.State == MachineState.Installing ? (machine.Install?.Attempt ?? 0) + 1 : 1;
+        var installing = machine with
+        {
+            State = next.Value,
+            Install = new InstallSession
+            {
+                TokenHash = Hash(token),
+                Started = now,
+                Deadline = now.AddMinutes(profile.InstallTimeoutMinutes.Value),
+                Attempt = attempt,
+            },
+        };
+        var rendered = state.Renderer.RenderBoot(kind, installing, profile, mac, token);
+        if (!rendered.Succeeded)
+        {
+            return Failed(mac, rendered.Error!);
+        }
+
+        try
+        {
+            await machines.SaveMachineAsync(installing, Event(mac, EventKinds.StateChanged,
+                $"{Name(kind)} served: installing profile {profile.Name} ({profile.Distro.Name}), attempt {attempt}; state {machine.State} -> {next}", "machine"), ct);
+        }
+        catch (StoreConflictException)
+        {
+            // Two boots of the same machine raced (firmware retries): the other one won; serve its view.
+            return await BootAsync(mac, kind, ct);
+        }
+
+        return rendered;
+    }
+
+    private async Task<RenderOutcome> BootUnknownAsync(MacAddress mac, BootFileKind kind, SpecState state, CancellationToken ct)
+    {
+        var machine = new Machine { Macs = [mac], State = MachineState.Discovered, BootAction = BootAction.Local };
+        if (discovery.RecordUnknown)
+        {
+            try
+            {
+                machine = await machines.SaveMachineAsync(machine, Event(mac, EventKinds.Discovered, $"unknown MAC {mac} asked for its {Name(kind)}; recorded as Discovered", "machine"), ct);
+            }
+            catch (StoreConflictException)
+            {
+                machine = await machines.FindByMacAsync(mac, ct) ?? machine;
+            }
+        }
+
+        if (discovery.DefaultProfile is { } name)
+        {
+            var (profile, error) = ProfileResolver.Resolve(state.Spec, name);
+            if (profile is null)
+            {
+                return Failed(mac, $"the default profile for unknown machines is broken: {error}");
+            }
+
+            return state.Renderer.RenderBoot(kind, machine with { BootAction = BootAction.Install, Profile = name }, profile, mac, null);
+        }
+
+        return state.Renderer.RenderBoot(kind, machine with { BootAction = BootAction.Local }, null, mac, null);
+    }
+
+    /// <summary>Renders one of the machine's install files (<c>install</c>, or a sub-file such as <c>user-data</c>).</summary>
+    public async Task<RenderOutcome> InstallFileAsync(MacAddress mac, string file, string? token, CancellationToken ct)
+    {
+        await spec.EnsureFreshAsync(ct);
+        var state = spec.Current;
+        var machine = await machines.FindByMacAsync(mac, ct);
+        if (machine is null)
+        {
+            return new RenderOutcome(null, $"no machine has MAC {mac}", NotFound: true);
+        }
+
+        var profileName = machine.Profile ?? discovery.DefaultProfile;
+        if (profileName is null)
+        {
+            return new RenderOutcome(null, $"machine {mac} has no profile; assign one with PUT /api/v1/machines/{mac}", NotFound: true);
+        }
+
+        var (profile, error) = ProfileResolver.Resolve(state.Spec, profileName);
+        if (profile is null)
+        {
+            return Failed(mac, $"machine {mac}: {error}");
+        }
+
+        var rendered = state.Renderer.RenderInstallFile(machine, profile, file, mac, token ?? "");
+        if (rendered.Succeeded)
+        {
+            events.Post(Event(mac, EventKinds.InstallServed, $"install file '{file}' served ({profile.InstallTemplate?.Value})", "machine"));
+        }
+        else if (!rendered.NotFound)
+        {
+            events.Post(Event(mac, EventKinds.RenderFailed, $"install file '{file}': {rendered.Error}", "machine"));
+        }
+
+        return rendered;
+    }
+
+    /// <summary>Renders any file of a machine for preview (API): <c>ipxe</c>, <c>pxelinux</c>, <c>grub</c>, <c>install</c> or a sub-file.</summary>
+    public async Task<RenderOutcome> PreviewAsync(MacAddress mac, string file, CancellationToken ct)
+    {
+        var state = spec.Current;
+        var machine = await machines.FindByMacAsync(mac, ct);
+        if (machine is null)
+        {
+            return new RenderOutcome(null, $"no machine has MAC {mac}", NotFound: true);
+        }
+
+        ResolvedProfile? profile = null;
+        if (machine.Profile is not null)
+        {
+            (profile, var error) = ProfileResolver.Resolve(state.Spec, machine.Profile);
+            if (profile is null)
+            {
+                return new RenderOutcome(null, $"machine {mac}: {error}");
+            }
+        }
+
+        const string PreviewToken = "preview-token";
+        return file switch
+        {
+            "ipxe" => state.Renderer.RenderBoot(BootFileKind.Ipxe, machine, profile, mac, PreviewToken),
+            "pxelinux" => state.Renderer.RenderBoot(BootFileKind.Pxelinux, machine, profile, mac, PreviewToken),
+            "grub" => state.Renderer.RenderBoot(BootFileKind.Grub, machine, profile, mac, PreviewToken),
+            _ when profile is null => new RenderOutcome(null, $"machine {mac} has no profile, so it has no install files", NotFound: true),
+            _ => state.Renderer.RenderInstallFile(machine, profile, file, mac, PreviewToken),
+        };
+    }
+
+    /// <summary>Every variable the machine's templates see, with its source.</summary>
+    public async Task<(IReadOnlyDictionary<string, Sourced<object?>>? Variables, string? Error, bool NotFound)> VariablesAsync(MacAddress mac, CancellationToken ct)
+    {
+        var state = spec.Current;
+        var machine = await machines.FindByMacAsync(mac, ct);
+        if (machine is null)
+        {
+            return (null, $"no machine has MAC {mac}", true);
+        }
+
+        ResolvedProfile? profile = null;
+        if (machine.Profile is not null)
+        {
+            (profile, var error) = ProfileResolver.Resolve(state.Spec, machine.Profile);
+            if (profile is null)
+            {
+                return (null, error, false);
+            }
+        }
+
+        var variables = state.Renderer.Variables(machine, profile, mac, "PER-INSTALL-TOKEN");
+        if (profile is not null)
+        {
+            try
+            {
+                variables["kernel_args"] = new(state.Renderer.KernelArgs(machine, profile, variables), "resolved");
+            }
+            catch (KernelCommandLineException e)
+            {
+                return (null, e.Message, false);
+            }
+        }
+
+        return (variables, null, false);
+    }
+
+    /// <summary>Marks installs that passed their deadline as Failed (run periodically by the host).</summary>
+    public async Task<int> ExpireInstallsAsync(CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var expired = 0;
+        var installing = await machines.ListMachinesAsync(new MachineQuery { State = MachineState.Installing, Limit = 100_000 }, ct);
+        foreach (var m in installing.Where(m => m.Install is { } s && s.Deadline <= now))
+        {
+            var result = await TransitionAsync(m.PrimaryMac, LifecycleTrigger.Fail, "timer", x =>
+                x.Install is { } s && s.Deadline <= now
+                    ? (x with { BootAction = BootAction.Local, Install = null }, $"install did not call done within its deadline ({s.Deadline:u}); attempt {s.Attempt}")
+                    : (null, "the install finished meanwhile"), EventKinds.StateChanged, ct);
+            if (result.Succeeded)
+            {
+                expired++;
+            }
+        }
+
+        return expired;
+    }
+
+    private async Task<MachineResult> TransitionAsync(
+        MacAddress mac, LifecycleTrigger trigger, string actor, Func<Machine, (Machine? Next, string Message)> change, string kind, CancellationToken ct)
+    {
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            var machine = await machines.FindByMacAsync(mac, ct);
+            if (machine is null)
+            {
+                return MachineResult.Missing(mac);
+            }
+
+            var next = MachineLifecycle.Next(machine.State, trigger);
+            if (next is null)
+            {
+                return new MachineResult(null, $"machine {mac}: {MachineLifecycle.Refusal(machine.State, trigger)}");
+            }
+
+            var (changed, message) = change(machine);
+            if (changed is null)
+            {
+                return new MachineResult(null, message);
+            }
+
+            var from = machine.State;
+            changed = changed with { State = next.Value };
+            try
+            {
+                var saved = await machines.SaveMachineAsync(changed, Event(mac, kind, $"{message}; state {from} -> {next}", actor), ct);
+                return new MachineResult(saved, null);
+            }
+            catch (StoreConflictException) when (attempt < 4)
+            {
+                // Changed concurrently: read it again and re-decide.
+            }
+        }
+
+        return new MachineResult(null, $"machine {mac} keeps changing concurrently; retry");
+    }
+
+    private RenderOutcome Failed(MacAddress mac, string error)
+    {
+        events.Post(Event(mac, EventKinds.RenderFailed, error, "machine"));
+        return new RenderOutcome(null, error);
+    }
+
+    private static string? CheckToken(Machine m, string? token)
+    {
+        if (m.Install is null)
+        {
+            return $"machine {m.PrimaryMac} has no install running";
+        }
+
+        if (token is null || !CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(Hash(token)), Encoding.ASCII.GetBytes(m.Install.TokenHash)))
+        {
+            return $"the install token does not match the running install of {m.PrimaryMac}";
+        }
+
+        return null;
+    }
+
+    /// <summary>A fresh per-install token: 256 random bits, URL-safe.</summary>
+    public static string NewToken() =>
+        Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    /// <summary>The stored form of a token (SHA-256, hex).</summary>
+    public static string Hash(string token) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
+
+    private MachineEvent Event(MacAddress mac, string kind, string message, string actor) =>
+        new() { Time = clock.GetUtcNow(), Mac = mac, Kind = kind, Message = message, Actor = actor };
+
+    private static string Name(BootFileKind kind) => kind switch
+    {
+        BootFileKind.Ipxe => "iPXE script",
+        BootFileKind.Pxelinux => "pxelinux config",
+        _ => "GRUB config",
+    };
+
+    private static string Describe(Machine m) =>
+        $" (profile {m.Profile ?? "none"}, boot {m.BootAction.ToString().ToLowerInvariant()}, state {m.State})";
+
+    private static string Clean(string text, int max)
+    {
+        var s = new string(text.Select(c => char.IsControl(c) ? ' ' : c).ToArray());
+        return s.Length <= max ? s : s[..max] + "…";
+    }
+}

@@ -1,0 +1,78 @@
+namespace Pxe.Profiles.Storage;
+
+/// <summary>
+/// The schema, as numbered migrations applied in order at start inside one transaction each. Never edit a shipped
+/// migration: add the next one.
+/// </summary>
+internal static class SqliteMigrations
+{
+    public static readonly string[] All =
+    [
+        // 1: inventory, events, spec with versions.
+        """
+        CREATE TABLE machines (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            hostname TEXT NULL,
+            domain TEXT NULL,
+            ipv4 TEXT NULL,
+            prefix INTEGER NULL,
+            gateway TEXT NULL,
+            dns TEXT NOT NULL DEFAULT '[]',
+            profile TEXT NULL,
+            boot_action TEXT NOT NULL,
+            state TEXT NOT NULL,
+            variables TEXT NOT NULL DEFAULT '{}',
+            kernel_args TEXT NOT NULL DEFAULT '{}',
+            tags TEXT NOT NULL DEFAULT '[]',
+            install_token_hash TEXT NULL,
+            install_started INTEGER NULL,
+            install_deadline INTEGER NULL,
+            install_attempt INTEGER NULL,
+            created INTEGER NOT NULL,
+            updated INTEGER NOT NULL,
+            revision INTEGER NOT NULL
+        );
+        CREATE UNIQUE INDEX machines_hostname ON machines(hostname, IFNULL(domain, '')) WHERE hostname IS NOT NULL;
+        CREATE UNIQUE INDEX machines_ipv4 ON machines(ipv4) WHERE ipv4 IS NOT NULL;
+        CREATE INDEX machines_state ON machines(state);
+        CREATE INDEX machines_profile ON machines(profile);
+        CREATE INDEX machines_deadline ON machines(install_deadline) WHERE install_deadline IS NOT NULL;
+        CREATE TABLE machine_macs (
+            mac INTEGER PRIMARY KEY,
+            machine_id INTEGER NOT NULL REFERENCES machines(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL
+        );
+        CREATE INDEX machine_macs_machine ON machine_macs(machine_id);
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            time INTEGER NOT NULL,
+            mac INTEGER NULL,
+            kind TEXT NOT NULL,
+            message TEXT NOT NULL,
+            actor TEXT NOT NULL
+        );
+        CREATE INDEX events_mac ON events(mac, id);
+        CREATE INDEX events_kind ON events(kind, id);
+        CREATE TABLE spec_objects (
+            kind TEXT NOT NULL,
+            name TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            yaml TEXT NOT NULL,
+            source_file TEXT NOT NULL,
+            PRIMARY KEY (kind, name)
+        );
+        CREATE TABLE spec_versions (
+            kind TEXT NOT NULL,
+            name TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            yaml TEXT NULL,
+            created INTEGER NOT NULL,
+            actor TEXT NOT NULL,
+            comment TEXT NULL,
+            PRIMARY KEY (kind, name, version)
+        );
+        CREATE TABLE spec_revision (id INTEGER PRIMARY KEY CHECK (id = 1), revision INTEGER NOT NULL);
+        INSERT INTO spec_revision (id, revision) VALUES (1, 0);
+        """,
+    ];
+}

@@ -1,0 +1,127 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Pxe.Server.Hosting;
+
+/// <summary>
+/// Everything `pxe serve` is configured with. Values come from appsettings.json (section <c>Pxe</c>), then
+/// environment variables (<c>PXE__DataDirectory</c>…), then command-line flags; each default says why it is what it is.
+/// </summary>
+public sealed record PxeOptions
+{
+    /// <summary>Configuration section name.</summary>
+    public const string Section = "Pxe";
+
+    /// <summary>Where the database and served files live (<c>pxe.db</c>, <c>files/</c>, <c>tftp/</c>). Default <c>data</c>: beside the working directory, so a fresh clone runs as is.</summary>
+    public string DataDirectory { get; init; } = "data";
+
+    /// <summary>Folder of distro and profile YAML files. Default <c>profiles</c> (the repository's).</summary>
+    public string SpecDirectory { get; init; } = "profiles";
+
+    /// <summary>Folder of templates. Default <c>templates</c> (the repository's).</summary>
+    public string TemplatesDirectory { get; init; } = "templates";
+
+    /// <summary>HTTP listen URL. Default <c>http://127.0.0.1:8080</c>: nothing is exposed to the network until you say so.</summary>
+    public string HttpUrl { get; init; } = "http://127.0.0.1:8080";
+
+    /// <summary>
+    /// The base URL machines use to reach this server (kernel, initrd, install files, callbacks). Default: the HTTP
+    /// listen URL when it names one address; required when listening on all addresses (0.0.0.0).
+    /// </summary>
+    public string? ServerUrl { get; init; }
+
+    /// <summary>The TFTP server address handed to machines (DHCP siaddr). Default: the host of <see cref="ServerUrl"/>.</summary>
+    public string? NextServer { get; init; }
+
+    /// <summary>Record unknown MACs as Discovered. Default true: an operator wants to see what is asking to boot.</summary>
+    public bool RecordUnknownMachines { get; init; } = true;
+
+    /// <summary>Profile unknown machines boot (a discovery image); empty: they boot from their disk. Default empty.</summary>
+    public string? DefaultProfile { get; init; }
+
+    /// <summary>Server-wide template variables (the lowest layer).</summary>
+    public Dictionary<string, string> Variables { get; init; } = [];
+
+    /// <summary>Largest request body the API accepts. Default 4 MiB: a bulk import of ~20,000 machines.</summary>
+    public long MaxRequestBodyBytes { get; init; } = 4 * 1024 * 1024;
+
+    /// <summary>How often installs past their deadline are marked Failed. Default 30 s.</summary>
+    public TimeSpan InstallTimeoutCheckInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The URL machines use, derived when not set.</summary>
+    public string EffectiveServerUrl
+    {
+        get
+        {
+            if (!string.IsNullOrWhiteSpace(ServerUrl))
+            {
+                return ServerUrl.TrimEnd('/');
+            }
+
+            return HttpUrl.TrimEnd('/');
+        }
+    }
+
+    /// <summary>The TFTP address machines use, derived when not set.</summary>
+    public string EffectiveNextServer =>
+        !string.IsNullOrWhiteSpace(NextServer) ? NextServer
+        : Uri.TryCreate(EffectiveServerUrl, UriKind.Absolute, out var u) ? u.Host : "";
+
+    /// <summary>Path of the SQLite database.</summary>
+    public string DatabasePath => Path.Combine(DataDirectory, "pxe.db");
+
+    /// <summary>Folder served under /files.</summary>
+    public string FilesDirectory => Path.Combine(DataDirectory, "files");
+
+    /// <summary>Every problem with these options at once, each saying how to fix it.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (!Uri.TryCreate(HttpUrl, UriKind.Absolute, out var http) || http.Scheme is not ("http" or "https") || http.AbsolutePath != "/")
+        {
+            errors.Add($"HttpUrl '{HttpUrl}' must be an http(s) URL with a host and port and no path, e.g. http://10.0.0.1:8080 (flag --http)");
+        }
+        else if (string.IsNullOrWhiteSpace(ServerUrl) && (http.Host is "0.0.0.0" or "[::]" or "*" or "+"))
+        {
+            errors.Add($"HttpUrl '{HttpUrl}' listens on all addresses, so machines cannot be told which one to use: set ServerUrl (flag --server-url), e.g. http://10.0.0.1:8080");
+        }
+
+        if (!string.IsNullOrWhiteSpace(ServerUrl)
+            && (!Uri.TryCreate(ServerUrl, UriKind.Absolute, out var s) || s.Scheme is not ("http" or "https") || s.Query.Length > 0))
+        {
+            errors.Add($"ServerUrl '{ServerUrl}' must be an absolute http(s) URL such as http://10.0.0.1:8080 (flag --server-url)");
+        }
+
+        if (!string.IsNullOrWhiteSpace(NextServer) && (!IPAddress.TryParse(NextServer, out var ns) || ns.AddressFamily != AddressFamily.InterNetwork))
+        {
+            errors.Add($"NextServer '{NextServer}' must be an IPv4 address (flag --next-server)");
+        }
+
+        if (string.IsNullOrWhiteSpace(DataDirectory))
+        {
+            errors.Add("DataDirectory is empty: give the folder for the database and files (flag --data-dir)");
+        }
+
+        if (!Directory.Exists(SpecDirectory))
+        {
+            errors.Add($"SpecDirectory '{Path.GetFullPath(SpecDirectory)}' does not exist: point --spec-dir at the folder of distro and profile YAML files");
+        }
+
+        if (!Directory.Exists(TemplatesDirectory))
+        {
+            errors.Add($"TemplatesDirectory '{Path.GetFullPath(TemplatesDirectory)}' does not exist: point --templates-dir at the templates folder");
+        }
+
+        if (MaxRequestBodyBytes is < 1024 or > 1024L * 1024 * 1024)
+        {
+            errors.Add($"MaxRequestBodyBytes {MaxRequestBodyBytes} must be between 1 KiB and 1 GiB");
+        }
+
+        foreach (var key in Variables.Keys.Where(k => !Pxe.Profiles.Spec.SpecNames.IsValidVariable(k) || k.StartsWith('!')))
+        {
+            errors.Add($"Variables: {Pxe.Profiles.Spec.SpecNames.VariableRule(key)}");
+        }
+
+        return errors;
+    }
+}
