@@ -83,6 +83,7 @@ public sealed class MachineRenderer(TemplateLibrary templates, RenderSettings se
         Set("gateway", machine.IPv4?.Gateway?.ToString() ?? "", "machine");
         Set("dns", (machine.IPv4?.Dns ?? []).Select(d => (object?)d.ToString()).ToList(), "machine");
         Set("boot_action", machine.BootAction == BootAction.Install ? "install" : "local", "machine");
+        Set("profile", machine.Profile ?? "none", "machine");
         Set("install_token", token, "install");
         Set("install_base_url", baseUrl, "server");
         Set("install_url", baseUrl + "install", "server");
@@ -95,7 +96,7 @@ public sealed class MachineRenderer(TemplateLibrary templates, RenderSettings se
 
         var distro = profile.Distro;
         var distroSource = $"distro:{distro.Name}";
-        Set("profile", profile.Name, "machine");
+        Set("profile", profile.Name, profile.Name == machine.Profile ? "machine" : "server");
         Set("distro", new Dictionary<string, object?>
         {
             ["name"] = distro.Name,

@@ -187,7 +187,7 @@ public sealed class ProvisioningService(IMachineStore machines, EventLog events,
         if (machine.BootAction != BootAction.Install || machine.Profile is null)
         {
             events.Post(Event(mac, EventKinds.BootServed, $"{Name(kind)} served: boot from local disk", "machine"));
-            return state.Renderer.RenderBoot(kind, machine with { BootAction = BootAction.Local }, null, mac, null);
+            return RenderLocal(state, kind, machine, mac);
         }
 
         var (profile, error) = ProfileResolver.Resolve(state.Spec, machine.Profile);
@@ -263,7 +263,24 @@ public sealed class ProvisioningService(IMachineStore machines, EventLog events,
             return state.Renderer.RenderBoot(kind, machine with { BootAction = BootAction.Install, Profile = name }, profile, mac, null);
         }
 
-        return state.Renderer.RenderBoot(kind, machine with { BootAction = BootAction.Local }, null, mac, null);
+        return RenderLocal(state, kind, machine, mac);
+    }
+
+    /// <summary>
+    /// The local-boot file of a machine. Boot templates name the profile (header comments), so the machine's profile is
+    /// resolved when it has one; a machine without one (or whose profile no longer resolves) renders with an empty
+    /// <c>profile</c>: booting from disk must never fail for want of a profile.
+    /// </summary>
+    private static RenderOutcome RenderLocal(SpecState state, BootFileKind kind, Machine machine, MacAddress mac)
+    {
+        var local = machine with { BootAction = BootAction.Local };
+        var profile = machine.Profile is null ? null : ProfileResolver.Resolve(state.Spec, machine.Profile).Profile;
+        if (profile is null && !local.Variables.ContainsKey("profile"))
+        {
+            local = local with { Variables = new Dictionary<string, object?>(local.Variables, StringComparer.Ordinal) { ["profile"] = "" } };
+        }
+
+        return state.Renderer.RenderBoot(kind, local, profile, mac, null);
     }
 
     /// <summary>Renders one of the machine's install files (<c>install</c>, or a sub-file such as <c>user-data</c>).</summary>
@@ -303,10 +320,28 @@ public sealed class ProvisioningService(IMachineStore machines, EventLog events,
     }
 
     /// <summary>Renders any file of a machine for preview (API): <c>ipxe</c>, <c>pxelinux</c>, <c>grub</c>, <c>install</c> or a sub-file.</summary>
-    public async Task<RenderOutcome> PreviewAsync(MacAddress mac, string file, CancellationToken ct)
+    public Task<RenderOutcome> PreviewAsync(MacAddress mac, string file, CancellationToken ct) => PreviewAsync(mac, file, null, ct);
+
+    /// <summary>
+    /// Renders a file for preview without changing anything. With <paramref name="profileName"/>, renders that profile
+    /// (as an install) for the stored machine, or for a preview machine with only this MAC when none is stored;
+    /// without it, renders the stored machine as it is.
+    /// </summary>
+    public async Task<RenderOutcome> PreviewAsync(MacAddress mac, string file, string? profileName, CancellationToken ct)
     {
         var state = spec.Current;
         var machine = await machines.FindByMacAsync(mac, ct);
+        if (profileName is not null)
+        {
+            if (!state.Spec.Profiles.ContainsKey(profileName))
+            {
+                var known = state.Spec.Profiles.Keys.Order(StringComparer.Ordinal);
+                return new RenderOutcome(null, $"profile '{profileName}' does not exist; known profiles: {string.Join(", ", known)}", NotFound: true);
+            }
+
+            machine = (machine ?? new Machine { Macs = [mac] }) with { Profile = profileName, BootAction = BootAction.Install };
+        }
+
         if (machine is null)
         {
             return new RenderOutcome(null, $"no machine has MAC {mac}", NotFound: true);
@@ -323,14 +358,21 @@ public sealed class ProvisioningService(IMachineStore machines, EventLog events,
         }
 
         const string PreviewToken = "preview-token";
-        return file switch
+        BootFileKind? kind = file switch
         {
-            "ipxe" => state.Renderer.RenderBoot(BootFileKind.Ipxe, machine, profile, mac, PreviewToken),
-            "pxelinux" => state.Renderer.RenderBoot(BootFileKind.Pxelinux, machine, profile, mac, PreviewToken),
-            "grub" => state.Renderer.RenderBoot(BootFileKind.Grub, machine, profile, mac, PreviewToken),
-            _ when profile is null => new RenderOutcome(null, $"machine {mac} has no profile, so it has no install files", NotFound: true),
-            _ => state.Renderer.RenderInstallFile(machine, profile, file, mac, PreviewToken),
+            "ipxe" => BootFileKind.Ipxe,
+            "pxelinux" => BootFileKind.Pxelinux,
+            "grub" => BootFileKind.Grub,
+            _ => null,
         };
+        if (kind is { } k)
+        {
+            return machine.BootAction == BootAction.Install ? state.Renderer.RenderBoot(k, machine, profile, mac, PreviewToken) : RenderLocal(state, k, machine, mac);
+        }
+
+        return profile is null
+            ? new RenderOutcome(null, $"machine {mac} has no profile, so it has no install files", NotFound: true)
+            : state.Renderer.RenderInstallFile(machine, profile, file, mac, PreviewToken);
     }
 
     /// <summary>Every variable the machine's templates see, with its source.</summary>

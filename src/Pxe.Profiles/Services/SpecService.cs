@@ -78,7 +78,7 @@ public sealed class SpecService(ISpecStore store, IEventStore events, SpecDirect
                 return new SpecChangeResult(errors, []);
             }
 
-            errors.AddRange(SpecValidator.Validate(spec, new TemplateCatalog(templates), settings.Globals.Keys.ToHashSet()));
+            errors.AddRange(SpecValidator.Validate(spec, templates, settings.Globals.Keys.ToHashSet()));
             if (errors.Count > 0)
             {
                 return new SpecChangeResult(errors, []);
@@ -163,7 +163,7 @@ public sealed class SpecService(ISpecStore store, IEventStore events, SpecDirect
             }
 
             var next = apply(current.Spec);
-            var errors = SpecValidator.Validate(next, new TemplateCatalog(current.Templates), settings.Globals.Keys.ToHashSet());
+            var errors = SpecValidator.Validate(next, current.Templates, settings.Globals.Keys.ToHashSet());
             if (yaml is null)
             {
                 errors = [.. errors, .. DependentsOf(current.Spec, kind, name)];
@@ -293,13 +293,4 @@ public sealed class SpecService(ISpecStore store, IEventStore events, SpecDirect
 
     private void Publish(SpecModel spec, TemplateLibrary templates) =>
         _state = new SpecState(spec, templates, new MachineRenderer(templates, settings));
-
-    private sealed class TemplateCatalog(TemplateLibrary library) : ITemplateCatalog
-    {
-        public IReadOnlyCollection<string> Names => library.Names;
-
-        public bool Exists(string name) => library.Exists(name);
-
-        public IReadOnlySet<string> RequiredVariables(string name) => library.RequiredVariables(name);
-    }
 }

@@ -113,7 +113,7 @@ public static class SpecValidator
             return;
         }
 
-        if (value.Contains('\\') || value.StartsWith('/') || value.Split('/').Any(s => s is ".." or ".") || value.Any(char.IsControl)
+        if (value.Contains("://", StringComparison.Ordinal) || value.Contains('\\') || value.StartsWith('/') || value.Split('/').Any(s => s is ".." or ".") || value.Any(char.IsControl)
             || value.Any(char.IsWhiteSpace))
         {
             errors.Add(new SpecError(source.File, source.LineOf(field), field,

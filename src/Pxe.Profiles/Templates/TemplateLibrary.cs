@@ -25,7 +25,7 @@ namespace Pxe.Profiles.Templates;
 /// </para>
 /// <para>An instance is immutable and safe to use from many threads; templates are compiled once, at load.</para>
 /// </remarks>
-public sealed class TemplateLibrary
+public sealed class TemplateLibrary : Pxe.Profiles.Spec.ITemplateCatalog
 {
     private const string SnippetFolder = "snippets/";
     private const string SnippetExtension = ".hbs";

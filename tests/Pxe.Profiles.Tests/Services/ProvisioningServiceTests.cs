@@ -1,0 +1,263 @@
+using System.Text.RegularExpressions;
+using Pxe.Profiles.Domain;
+using Pxe.Profiles.Rendering;
+using Pxe.Profiles.Services;
+using Pxe.Profiles.Storage;
+
+namespace Pxe.Profiles.Tests.Services;
+
+public partial class ProvisioningServiceTests
+{
+    private static readonly MacAddress Mac = MacAddress.Parse("52:54:00:12:34:56");
+    private static readonly CancellationToken Ct = CancellationToken.None;
+
+    private static async Task<Machine> Assign(ProfilesTestBed bed, string profile = "web", string? bootAction = null)
+    {
+        var r = await bed.Provisioning.PutAsync(Mac, new MachineInput { Profile = profile, Hostname = "web01", Ipv4 = "10.0.0.21/24", Gateway = "10.0.0.1", Dns = ["10.0.0.53"], BootAction = bootAction }, "admin", Ct);
+        Assert.True(r.Succeeded, r.Error + string.Join("; ", r.Errors ?? []));
+        return r.Machine!;
+    }
+
+    private static string TokenOf(string script) => TokenPattern().Match(script).Groups[1].Value;
+
+    [GeneratedRegex("/t/([A-Za-z0-9_-]{43})/install")]
+    private static partial Regex TokenPattern();
+
+    [Fact]
+    public async Task Assign_MakesTheMachineReady_ToInstall()
+    {
+        await using var bed = await ProfilesTestBed.CreateAsync();
+        var m = await Assign(bed);
+        Assert.Equal((MachineState.Ready, BootAction.Install), (m.State, m.BootAction));
+    }
+
+    [Fact]
+    public async Task Boot_WhenReady_StartsAnInstall_WithAFreshToken_AndTheRightKernelLine()
+    {
+        await using var bed = await ProfilesTestBed.CreateAsync();
+        await Assign(bed);
+        var script = await bed.Provisioning.BootAsync(Mac, BootFileKind.Ipxe, Ct);
+        Assert.True(script.Succeeded, script.Error);
+        var token = TokenOf(script.Text!);
+        Assert.NotEmpty(token);
+        Assert.Contains("kernel http://10.0.0.1:8080/files/distros/rhel9-x86_64/vmlinuz console=ttyS0,115200 inst.graphical inst.ks=http://10.0.0.1:8080/boot/52:54:00:12:34:56/t/" + token + "/install initrd=initrd.img", script.Text);
+        var m = (await bed.Provisioning.FindAsync(Mac, Ct))!;
+        Assert.Equal(MachineState.Installing, m.State);
+        Assert.Equal(ProvisioningService.Hash(token), m.Install!.TokenHash);
+        Assert.Equal(bed.Clock.Now.AddMinutes(90), m.Install.Deadline);
+
+        var again = await bed.Provisioning.BootAsync(Mac, BootFileKind.Ipxe, Ct);
+        Assert.NotEqual(token, TokenOf(again.Text!));
+        Assert.Equal(2, (await bed.Provisioning.FindAsync(Mac, Ct))!.Install!.Attempt);
+    }
+
+    [Fact]
+    public async Task Done_WithTheToken_FlipsToLocalBoot_WrongTokenIsRefused()
+    {
+        await using var bed = await ProfilesTestBed.CreateAsync();
+        await Assign(bed);
+        var token = TokenOf((await bed.Provisioning.BootAsync(Mac, BootFileKind.Ipxe, Ct)).Text!);
+
+        var wrong = await bed.Provisioning.DoneAsync(Mac, "not-the-token", Ct);
+        Assert.False(wrong.Succeeded);
+        Assert.Contains("token does not match", wrong.Error);
+        Assert.Equal(MachineState.Installing, (await bed.Provisioning.FindAsync(Mac, Ct))!.State);
+
+        bed.Clock.Now = bed.Clock.Now.AddMinutes(7);
+        var done = await bed.Provisioning.DoneAsync(Mac, token, Ct);
+        Assert.True(done.Succeeded, done.Error);
+        Assert.Equal((MachineState.Installed, BootAction.Local, null), (done.Machine!.State, done.Machine.BootAction, done.Machine.Install));
+
+        var next = await bed.Provisioning.BootAsync(Mac, BootFileKind.Ipxe, Ct);
+        Assert.DoesNotContain("kernel ", next.Text);
+        Assert.Contains("sanboot", next.Text);
+        var pxelinux = await bed.Provisioning.BootAsync(Mac, BootFileKind.Pxelinux, Ct);
+        Assert.Contains("LOCALBOOT 0", pxelinux.Text);
+
+        var events = await bed.Store.QueryEventsAsync(new EventQuery { Mac = Mac, Kind = EventKinds.Done }, Ct);
+        Assert.Contains("after 420.0 s", Assert.Single(events).Message);
+        // The old token is spent.
+        Assert.False((await bed.Provisioning.DoneAsync(Mac, token, Ct)).Succeeded);
+    }
+
+    [Fact]
+    public async Task Reimage_AfterDone_InstallsAgain_AndFirstBootDeploys()
+    {
+        await using var bed = await ProfilesTestBed.CreateAsync();
+        await Assign(bed);
+        var t1 = TokenOf((await bed.Provisioning.BootAsync(Mac, BootFileKind.Ipxe, Ct)).Text!);
+        await bed.Provisioning.DoneAsync(Mac, t1, Ct);
+        var firstboot = await bed.Provisioning.ReportAsync(Mac, null, "firstboot", "ok", "puppet applied role web", Ct);
+        Assert.Equal(MachineState.Deployed, firstboot.Machine!.State);
+
+        var reimage = await bed.Provisioning.ReimageAsync(Mac, "operator", Ct);
+        Assert.Equal((MachineState.Ready, BootAction.Install), (reimage.Machine!.State, reimage.Machine.BootAction));
+        var script = await bed.Provisioning.BootAsync(Mac, BootFileKind.Ipxe, Ct);
+        Assert.Contains("inst.ks=", script.Text);
+        Assert.NotEqual(t1, TokenOf(script.Text!));
+        var reimageEvent = Assert.Single(await bed.Store.QueryEventsAsync(new EventQuery { Kind = EventKinds.Reimage }, Ct));
+        Assert.Equal("operator", reimageEvent.Actor);
+    }
+
+    [Fact]
+    public async Task Reimage_OfADiscoveredMachine_IsRefused_WithTheReason()
+    {
+        await using var bed = await ProfilesTestBed.CreateAsync();
+        await bed.Provisioning.BootAsync(Mac, BootFileKind.Ipxe, Ct);
+        var r = await bed.Provisioning.ReimageAsync(Mac, "operator", Ct);
+        Assert.False(r.Succeeded);
+        Assert.Contains("cannot re-image a machine that is Discovered", r.Error);
+    }
+
+    [Fact]
+    public async Task UnknownMac_IsRecordedAsDiscovered_AndBootsLocal()
+    {
+        await using var bed = await ProfilesTestBed.CreateAsync();
+        var script = await bed.Provisioning.BootAsync(Mac, BootFileKind.Ipxe, Ct);
+        Assert.True(script.Succeeded, script.Error);
+        Assert.Contains("sanboot", script.Text);
+        var m = await bed.Provisioning.FindAsync(Mac, Ct);
+        Assert.Equal(MachineState.Discovered, m!.State);
+        Assert.Single(await bed.Store.QueryEventsAsync(new EventQuery { Kind = EventKinds.Discovered }, Ct));
+        // Asking again does not duplicate it.
+        await bed.Provisioning.BootAsync(Mac, BootFileKind.Ipxe, Ct);
+        Assert.Equal(1, await bed.Store.CountMachinesAsync(Ct));
+    }
+
+    [Fact]
+    public async Task UnknownMac_WithADefaultProfile_BootsThatProfile()
+    {
+        await using var bed = await ProfilesTestBed.CreateAsync(discovery: new DiscoveryPolicy { DefaultProfile = "debian12" });
+        var script = await bed.Provisioning.BootAsync(Mac, BootFileKind.Ipxe, Ct);
+        Assert.Contains("auto=true priority=critical url=", script.Text);
+        Assert.Equal(MachineState.Discovered, (await bed.Provisioning.FindAsync(Mac, Ct))!.State);
+    }
+
+    [Fact]
+    public async Task InstallTimeout_MarksTheMachineFailed_ByTheTimer()
+    {
+        await using var bed = await ProfilesTestBed.CreateAsync();
+        await Assign(bed);
+        await bed.Provisioning.BootAsync(Mac, BootFileKind.Ipxe, Ct);
+        bed.Clock.Now = bed.Clock.Now.AddMinutes(89);
+        Assert.Equal(0, await bed.Provisioning.ExpireInstallsAsync(Ct));
+        bed.Clock.Now = bed.Clock.Now.AddMinutes(2);
+        Assert.Equal(1, await bed.Provisioning.ExpireInstallsAsync(Ct));
+        var m = (await bed.Provisioning.FindAsync(Mac, Ct))!;
+        Assert.Equal((MachineState.Failed, BootAction.Local), (m.State, m.BootAction));
+        var e = (await bed.Store.QueryEventsAsync(new EventQuery { Mac = Mac, Actor = "timer" }, Ct)).Single();
+        Assert.Contains("did not call done", e.Message);
+    }
+
+    [Fact]
+    public async Task InstallFile_RendersTheProfilesTemplate_AndSubFilesBesideIt()
+    {
+        await using var bed = await ProfilesTestBed.CreateAsync();
+        await Assign(bed);
+        var ks = await bed.Provisioning.InstallFileAsync(Mac, "install", null, Ct);
+        Assert.Contains("network --device=52:54:00:12:34:56 --bootproto=static --ip=10.0.0.21", ks.Text);
+        Assert.Contains("nginx", ks.Text);
+
+        var missing = await bed.Provisioning.InstallFileAsync(Mac, "user-data", null, Ct);
+        Assert.True(missing.NotFound);
+
+        await bed.Provisioning.PutAsync(Mac, new MachineInput { Profile = "ubuntu2404" }, "admin", Ct);
+        var userData = await bed.Provisioning.InstallFileAsync(Mac, "user-data", null, Ct);
+        Assert.StartsWith("#cloud-config", userData.Text);
+        var metaData = await bed.Provisioning.InstallFileAsync(Mac, "meta-data", null, Ct);
+        Assert.Contains("local-hostname: web01", metaData.Text);
+        var traversal = await bed.Provisioning.InstallFileAsync(Mac, "..%2frhel9.ks", null, Ct);
+        Assert.True(traversal.NotFound);
+    }
+
+    [Fact]
+    public async Task RenderFailure_IsAnError_NotNotFound_AndIsAnEvent()
+    {
+        await using var bed = await ProfilesTestBed.CreateAsync();
+        await Assign(bed);
+        // The machine removes a variable the kickstart needs.
+        await bed.Provisioning.PutAsync(Mac, new MachineInput { Variables = new Dictionary<string, object?> { ["!root_password_hash"] = null } }, "admin", Ct);
+        var r = await bed.Provisioning.InstallFileAsync(Mac, "install", null, Ct);
+        Assert.False(r.Succeeded);
+        Assert.False(r.NotFound);
+        Assert.Contains("root_password_hash", r.Error);
+        await bed.Events.FlushAsync(Ct);
+        Assert.Single(await bed.Store.QueryEventsAsync(new EventQuery { Kind = EventKinds.RenderFailed }, Ct));
+    }
+
+    [Fact]
+    public async Task Variables_SayWhereEachValueComesFrom_MachineOverridesAll()
+    {
+        await using var bed = await ProfilesTestBed.CreateAsync();
+        await Assign(bed);
+        await bed.Provisioning.PutAsync(Mac, new MachineInput { Variables = new Dictionary<string, object?> { ["timezone"] = "Asia/Tokyo" } }, "admin", Ct);
+        var (vars, error, _) = await bed.Provisioning.VariablesAsync(Mac, Ct);
+        Assert.Null(error);
+        Assert.Equal(("Asia/Tokyo", "machine"), ((string?)vars!["timezone"].Value, vars["timezone"].Source));
+        Assert.Equal("profile:web", vars["role"].Source);
+        Assert.Equal("profile:rhel9-base", vars["locale"].Source);
+        Assert.Equal("distro:rhel9-x86_64", vars["kernel_url"].Source);
+        Assert.Equal("server", vars["server_url"].Source);
+        Assert.Equal("resolved", vars["kernel_args"].Source);
+    }
+
+    [Theory]
+    [InlineData("debian12", "auto=true priority=critical url=http://10.0.0.1:8080/boot/52:54:00:12:34:56/t/")]
+    [InlineData("ubuntu2404", "autoinstall ds=nocloud-net;s=http://10.0.0.1:8080/boot/52:54:00:12:34:56/t/")]
+    [InlineData("rhel9-base", "inst.text inst.ks=http://10.0.0.1:8080/boot/52:54:00:12:34:56/t/")]
+    public async Task KernelLine_CarriesEachInstallersOwnArguments(string profile, string expected)
+    {
+        await using var bed = await ProfilesTestBed.CreateAsync();
+        await Assign(bed, profile);
+        var script = await bed.Provisioning.BootAsync(Mac, BootFileKind.Ipxe, Ct);
+        Assert.Contains(expected, script.Text);
+        Assert.Single(script.Text!.Split('\n'), l => l.StartsWith("kernel ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Put_ReportsEveryInvalidField()
+    {
+        await using var bed = await ProfilesTestBed.CreateAsync();
+        var r = await bed.Provisioning.PutAsync(Mac, new MachineInput
+        {
+            Profile = "nope", Hostname = "-bad-", Ipv4 = "10.0.0.300/24", BootAction = "reboot", Tags = ["ok", "not ok"],
+            Variables = new Dictionary<string, object?> { ["9x"] = 1L },
+        }, "admin", Ct);
+        Assert.False(r.Succeeded);
+        var fields = r.Errors!.Select(e => e.Field).ToList();
+        Assert.Equal(["hostname", "ipv4", "profile", "boot_action", "variables.9x", "tags"], fields);
+        Assert.Contains(r.Errors!, e => e.Message.Contains("known profiles: debian12, rhel9-base, ubuntu2404, web"));
+        Assert.Null(await bed.Provisioning.FindAsync(Mac, Ct));
+    }
+
+    [Fact]
+    public async Task Import_ValidatesEverythingFirst_ThenStoresAllInOneTransaction()
+    {
+        await using var bed = await ProfilesTestBed.CreateAsync();
+        var (bad, errors) = await bed.Provisioning.ImportAsync(
+            [("52:54:00:00:00:01", new MachineInput { Profile = "web" }), ("zz", new MachineInput()), ("52:54:00:00:00:03", new MachineInput { Profile = "nope" })], "admin", Ct);
+        Assert.Null(bad);
+        Assert.Equal(2, errors.Count);
+        Assert.StartsWith("item 2: mac:", errors[0]);
+        Assert.StartsWith("item 3 (52:54:00:00:00:03): profile:", errors[1]);
+        Assert.Equal(0, await bed.Store.CountMachinesAsync(Ct));
+
+        var items = Enumerable.Range(1, 500).Select(i => ($"52:54:00:00:{i / 256:x2}:{i % 256:x2}", new MachineInput { Profile = "web" })).ToList();
+        var (ok, none) = await bed.Provisioning.ImportAsync(items, "admin", Ct);
+        Assert.Empty(none);
+        Assert.Equal(500, ok!.Count);
+        Assert.All(ok, m => Assert.Equal(MachineState.Ready, m.State));
+    }
+
+    [Fact]
+    public async Task Everything_SurvivesARestart()
+    {
+        await using var bed = await ProfilesTestBed.CreateAsync();
+        await Assign(bed);
+        var token = TokenOf((await bed.Provisioning.BootAsync(Mac, BootFileKind.Ipxe, Ct)).Text!);
+        await bed.RestartAsync();
+        // The install that was running continues: its token still works.
+        var done = await bed.Provisioning.DoneAsync(Mac, token, Ct);
+        Assert.True(done.Succeeded, done.Error);
+    }
+}
