@@ -24,7 +24,8 @@ public sealed class EventLog : IAsyncDisposable
     private readonly Task _writer;
     private long _dropped;
     private long _failed;
-    private int _writing;
+    private long _queued;
+    private long _processed;
 
     /// <summary>Starts the background writer.</summary>
     public EventLog(IEventStore store)
@@ -42,18 +43,25 @@ public sealed class EventLog : IAsyncDisposable
     /// <summary>Queues an event; never blocks.</summary>
     public void Post(MachineEvent evt)
     {
+        // Counted before it is queued, so a flush never returns while an event posted before it is still unwritten.
+        Interlocked.Increment(ref _queued);
         if (!_queue.Writer.TryWrite(evt))
         {
+            Interlocked.Decrement(ref _queued);
             Interlocked.Increment(ref _dropped);
         }
     }
 
-    /// <summary>Waits until everything queued so far is stored (tests and shutdown).</summary>
+    /// <summary>
+    /// Waits until every event queued before this call is stored (or its batch failed). Events queued meanwhile are
+    /// not waited for, so a steady flood of events never holds a caller up for long.
+    /// </summary>
     public async Task FlushAsync(CancellationToken ct)
     {
-        while (_queue.Reader.Count > 0 || Volatile.Read(ref _writing) != 0)
+        var target = Interlocked.Read(ref _queued);
+        while (Interlocked.Read(ref _processed) < target && !_writer.IsCompleted)
         {
-            await Task.Delay(5, ct);
+            await Task.Delay(1, ct);
         }
     }
 
@@ -62,7 +70,6 @@ public sealed class EventLog : IAsyncDisposable
         var batch = new List<MachineEvent>(MaxBatch);
         while (await _queue.Reader.WaitToReadAsync())
         {
-            Volatile.Write(ref _writing, 1);
             while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var e))
             {
                 batch.Add(e);
@@ -77,8 +84,8 @@ public sealed class EventLog : IAsyncDisposable
                 Interlocked.Add(ref _failed, batch.Count);
             }
 
+            Interlocked.Add(ref _processed, batch.Count);
             batch.Clear();
-            Volatile.Write(ref _writing, 0);
         }
     }
 

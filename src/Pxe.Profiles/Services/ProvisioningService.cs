@@ -367,7 +367,7 @@ public sealed class ProvisioningService(IMachineStore machines, EventLog events,
         };
         if (kind is { } k)
         {
-            return machine.BootAction == BootAction.Install ? state.Renderer.RenderBoot(k, machine, profile, mac, PreviewToken) : RenderLocal(state, k, machine, mac);
+            return machine.BootAction == BootAction.Install && profile is not null ? state.Renderer.RenderBoot(k, machine, profile, mac, PreviewToken) : RenderLocal(state, k, machine, mac);
         }
 
         return profile is null
@@ -459,6 +459,8 @@ public sealed class ProvisioningService(IMachineStore machines, EventLog events,
             changed = changed with { State = next.Value };
             try
             {
+                // Progress reports are queued; store them first so the log shows "install-done" before "done".
+                await events.FlushAsync(ct);
                 var saved = await machines.SaveMachineAsync(changed, Event(mac, kind, $"{message}; state {from} -> {next}", actor), ct);
                 return new MachineResult(saved, null);
             }

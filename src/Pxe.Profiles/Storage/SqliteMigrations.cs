@@ -74,5 +74,20 @@ internal static class SqliteMigrations
         CREATE TABLE spec_revision (id INTEGER PRIMARY KEY CHECK (id = 1), revision INTEGER NOT NULL);
         INSERT INTO spec_revision (id, revision) VALUES (1, 0);
         """,
+
+        // 2: DHCP leases. One row per address: the address is the uniqueness guarantee, also across servers sharing a store.
+        """
+        CREATE TABLE leases (
+            address TEXT PRIMARY KEY,
+            client_id TEXT NOT NULL,
+            mac INTEGER NOT NULL,
+            state TEXT NOT NULL,
+            starts INTEGER NOT NULL,
+            expires INTEGER NOT NULL,
+            hostname TEXT NULL
+        );
+        CREATE INDEX leases_mac ON leases(mac);
+        CREATE INDEX leases_client ON leases(client_id);
+        """,
     ];
 }

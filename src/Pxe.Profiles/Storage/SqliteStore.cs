@@ -11,7 +11,7 @@ namespace Pxe.Profiles.Storage;
 /// The embedded store: one SQLite file in the data directory, WAL journal, schema migrations at open. Every
 /// multi-step change is one transaction; nothing is kept only in memory.
 /// </summary>
-public sealed class SqliteStore : ISpecStore, IMachineStore, IEventStore
+public sealed class SqliteStore : ISpecStore, IMachineStore, IEventStore, ILeaseTable
 {
     private readonly string _connectionString;
 
@@ -561,6 +561,92 @@ public sealed class SqliteStore : ISpecStore, IMachineStore, IEventStore
     private static Task<int> InsertEvent(SqliteConnection conn, SqliteTransaction? tx, MachineEvent e, CancellationToken ct) =>
         Exec(conn, tx, "INSERT INTO events (time, mac, kind, message, actor) VALUES ($t, $m, $k, $msg, $a);", ct,
             ("$t", e.Time.ToUnixTimeMilliseconds()), ("$m", e.Mac is { } mac ? (long)mac.Value : null), ("$k", e.Kind), ("$msg", e.Message), ("$a", e.Actor));
+
+    // ---- leases ----
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<Lease>> LoadLeasesAsync(CancellationToken ct)
+    {
+        await using var conn = await OpenConnectionAsync(ct);
+        await using var cmd = Command(conn, null, "SELECT address, client_id, mac, state, starts, expires, hostname FROM leases ORDER BY address;");
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        var list = new List<Lease>();
+        while (await r.ReadAsync(ct))
+        {
+            list.Add(ReadLease(r));
+        }
+
+        return list;
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<(LeaseOutcome Outcome, Lease? Current)>> CommitLeasesAsync(IReadOnlyList<LeaseChange> changes, CancellationToken ct)
+    {
+        await using var conn = await OpenConnectionAsync(ct);
+        await using var tx = (SqliteTransaction)await conn.BeginTransactionAsync(IsolationLevel.Serializable, ct);
+        var results = new List<(LeaseOutcome, Lease?)>(changes.Count);
+        await using var select = Command(conn, tx, "SELECT address, client_id, mac, state, starts, expires, hostname FROM leases WHERE address = $a;", ("$a", ""));
+        await using var upsert = Command(conn, tx,
+            "INSERT INTO leases (address, client_id, mac, state, starts, expires, hostname) VALUES ($a, $c, $m, $s, $st, $e, $h) " +
+            "ON CONFLICT (address) DO UPDATE SET client_id = excluded.client_id, mac = excluded.mac, state = excluded.state, " +
+            "starts = excluded.starts, expires = excluded.expires, hostname = excluded.hostname;",
+            ("$a", ""), ("$c", ""), ("$m", 0L), ("$s", ""), ("$st", 0L), ("$e", 0L), ("$h", null));
+        foreach (var change in changes)
+        {
+            var address = change.Lease.Address.ToString();
+            select.Parameters["$a"].Value = address;
+            Lease? row = null;
+            await using (var r = await select.ExecuteReaderAsync(ct))
+            {
+                if (await r.ReadAsync(ct))
+                {
+                    row = ReadLease(r);
+                }
+            }
+
+            var lease = change.Lease;
+            var sameClient = row is not null && row.ClientId == lease.ClientId;
+            var held = row is { State: LeaseState.Bound } && sameClient;
+            var (ok, failure, state) = change.Operation switch
+            {
+                LeaseOperation.Bind => (row is null || (sameClient && row.State != LeaseState.Declined)
+                    || row.State is LeaseState.Released or LeaseState.Expired || row.Expires <= change.Now, LeaseOutcome.AddressInUse, LeaseState.Bound),
+                LeaseOperation.Release => (held, LeaseOutcome.NotHeld, LeaseState.Released),
+                LeaseOperation.Expire => (held && row!.Expires <= change.Now, LeaseOutcome.NotHeld, LeaseState.Expired),
+                _ => (true, LeaseOutcome.Committed, LeaseState.Declined),
+            };
+            if (!ok)
+            {
+                results.Add((failure, row));
+                continue;
+            }
+
+            var stored = lease with { State = state };
+            upsert.Parameters["$a"].Value = address;
+            upsert.Parameters["$c"].Value = stored.ClientId;
+            upsert.Parameters["$m"].Value = (long)stored.Mac.Value;
+            upsert.Parameters["$s"].Value = stored.State.ToString();
+            upsert.Parameters["$st"].Value = stored.Starts.ToUnixTimeMilliseconds();
+            upsert.Parameters["$e"].Value = stored.Expires.ToUnixTimeMilliseconds();
+            upsert.Parameters["$h"].Value = (object?)stored.HostName ?? DBNull.Value;
+            await upsert.ExecuteNonQueryAsync(ct);
+            results.Add((LeaseOutcome.Committed, stored));
+        }
+
+        await tx.CommitAsync(ct);
+        return results;
+    }
+
+    private static Lease ReadLease(SqliteDataReader r) => new()
+    {
+        Address = IPAddress.Parse(r.GetString(0)),
+        ClientId = r.GetString(1),
+        Mac = MacFromLong(r.GetInt64(2)),
+        State = Enum.Parse<LeaseState>(r.GetString(3)),
+        Starts = DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(4)),
+        Expires = DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(5)),
+        HostName = r.IsDBNull(6) ? null : r.GetString(6),
+    };
 
     // ---- helpers ----
 

@@ -122,3 +122,23 @@ public sealed class StoreConflictException(string message) : Exception(message);
 
 /// <summary>The store could not be used (cannot open, corrupt, disk full); the message says what to check.</summary>
 public sealed class StoreUnavailableException(string message, Exception inner) : Exception(message, inner);
+
+/// <summary>
+/// The DHCP lease table. The store, not the caller, guarantees that an address is held by at most one client:
+/// every change is applied conditionally inside the batch's transaction.
+/// </summary>
+public interface ILeaseTable
+{
+    /// <summary>Every lease row, in any state.</summary>
+    Task<IReadOnlyList<Lease>> LoadLeasesAsync(CancellationToken ct);
+
+    /// <summary>
+    /// Applies changes in order in one transaction (a later change sees earlier ones) and returns one outcome per change
+    /// with the stored row afterwards (for AddressInUse: the other client's lease). Rules, with <c>row</c> the stored
+    /// lease of the change's address: Bind commits when there is no row, or the same client holds it and it is not
+    /// Declined, or it is Released or Expired, or it expired by <c>Now</c>; Release and Expire commit only when the
+    /// same client holds it Bound (Expire also only once it expired); Decline always commits.
+    /// Throws when the store cannot commit; then nothing of the batch is stored.
+    /// </summary>
+    Task<IReadOnlyList<(LeaseOutcome Outcome, Lease? Current)>> CommitLeasesAsync(IReadOnlyList<LeaseChange> changes, CancellationToken ct);
+}
