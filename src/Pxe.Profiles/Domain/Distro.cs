@@ -49,6 +49,12 @@ public sealed record Distro
     /// <summary>Variables every profile of this distro inherits.</summary>
     public IReadOnlyDictionary<string, object?> Variables { get; init; } = new Dictionary<string, object?>();
 
+    /// <summary>
+    /// Variables whose values are secrets (besides the names <see cref="Spec.SecretVariables"/> always treats as
+    /// secret): rendered into install files, never shown by the read API.
+    /// </summary>
+    public IReadOnlyList<string> Secrets { get; init; } = [];
+
     /// <summary>Free text for operators.</summary>
     public string? Comment { get; init; }
 }

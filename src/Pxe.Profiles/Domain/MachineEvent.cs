@@ -64,6 +64,15 @@ public static class EventKinds
     /// <summary>A profile or distro changed.</summary>
     public const string SpecChanged = "spec.changed";
 
+    /// <summary>An API token was created.</summary>
+    public const string TokenCreated = "token.created";
+
+    /// <summary>An API token was revoked.</summary>
+    public const string TokenRevoked = "token.revoked";
+
+    /// <summary>A request was refused (no or wrong token, wrong install token).</summary>
+    public const string AccessDenied = "access.denied";
+
     /// <summary>A spec reload was rejected.</summary>
     public const string SpecRejected = "spec.rejected";
 }

@@ -47,6 +47,12 @@ public sealed record Profile
     /// <summary>First-boot hand-off settings (client and its parameters) merged over the parent's.</summary>
     public IReadOnlyDictionary<string, object?> Handoff { get; init; } = new Dictionary<string, object?>();
 
+    /// <summary>
+    /// Variables whose values are secrets (besides the names <see cref="Spec.SecretVariables"/> always treats as
+    /// secret): rendered into install files, never shown by the read API.
+    /// </summary>
+    public IReadOnlyList<string> Secrets { get; init; } = [];
+
     /// <summary>Free text for operators.</summary>
     public string? Comment { get; init; }
 }

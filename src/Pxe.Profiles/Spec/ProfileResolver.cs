@@ -34,6 +34,9 @@ public sealed record ResolvedProfile
 
     /// <summary>First-boot hand-off settings.</summary>
     public required IReadOnlyDictionary<string, Sourced<object?>> Handoff { get; init; }
+
+    /// <summary>Variable names declared secret anywhere in the chain (the distro included).</summary>
+    public IReadOnlySet<string> Secrets { get; init; } = new HashSet<string>();
 }
 
 /// <summary>Applies profile inheritance the way Cobbler does: scalars override, dictionaries merge parent-first, <c>!key</c> removes.</summary>
@@ -121,6 +124,7 @@ public static class ProfileResolver
                 chain.Select(p => (p.KernelArgs, $"profile:{p.Name}")).Prepend((distro.KernelArgs, distroSource))),
             Variables = MergeValues(chain.Select(p => (p.Variables, $"profile:{p.Name}")).Prepend((distro.Variables, distroSource))),
             Handoff = MergeValues(chain.Select(p => (p.Handoff, $"profile:{p.Name}"))),
+            Secrets = chain.SelectMany(p => p.Secrets).Concat(distro.Secrets).ToHashSet(StringComparer.Ordinal),
         }, null);
     }
 

@@ -13,11 +13,11 @@ namespace Pxe.Profiles.Spec;
 public static class SpecYaml
 {
     private static readonly string[] DistroFields =
-        ["kind", "name", "arch", "breed", "kernel", "initrd", "kernel_args", "install_tree", "variables", "comment"];
+        ["kind", "name", "arch", "breed", "kernel", "initrd", "kernel_args", "install_tree", "variables", "secrets", "comment"];
 
     private static readonly string[] ProfileFields =
         ["kind", "name", "distro", "parent", "install_template", "boot_loader", "install_timeout_minutes",
-         "kernel_args", "variables", "handoff", "comment"];
+         "kernel_args", "variables", "secrets", "handoff", "comment"];
 
     /// <summary>The result of reading one file: a distro, a profile, or errors.</summary>
     public sealed record ReadResult(Distro? Distro, Profile? Profile, SpecSource Source, IReadOnlyList<SpecError> Errors);
@@ -127,6 +127,7 @@ public static class SpecYaml
             KernelArgs = kernelArgs,
             InstallTree = r.String("install_tree"),
             Variables = variables,
+            Secrets = r.Names("secrets"),
             Comment = r.String("comment"),
         };
     }
@@ -167,6 +168,7 @@ public static class SpecYaml
             InstallTimeoutMinutes = timeout,
             KernelArgs = r.KernelArgs("kernel_args"),
             Variables = r.Mapping("variables"),
+            Secrets = r.Names("secrets"),
             Handoff = r.Mapping("handoff"),
             Comment = r.String("comment"),
         };
@@ -198,6 +200,7 @@ public static class SpecYaml
         }
 
         AddMapping(m, "variables", d.Variables);
+        AddNames(m, "secrets", d.Secrets);
         AddComment(m, d.Comment);
         return Serialize(m);
     }
@@ -233,6 +236,7 @@ public static class SpecYaml
 
         AddKernelArgs(m, p.KernelArgs);
         AddMapping(m, "variables", p.Variables);
+        AddNames(m, "secrets", p.Secrets);
         AddMapping(m, "handoff", p.Handoff);
         AddComment(m, p.Comment);
         return Serialize(m);
@@ -243,6 +247,14 @@ public static class SpecYaml
         if (comment is not null)
         {
             m.Add("comment", Quoted(comment));
+        }
+    }
+
+    private static void AddNames(YamlMappingNode m, string field, IReadOnlyList<string> names)
+    {
+        if (names.Count != 0)
+        {
+            m.Add(field, new YamlSequenceNode(names.Select(n => (YamlNode)Quoted(n))));
         }
     }
 
@@ -439,6 +451,36 @@ public static class SpecYaml
             }
 
             return result;
+        }
+
+        public IReadOnlyList<string> Names(string field)
+        {
+            if (!fields.TryGetValue(field, out var node) || node is YamlScalarNode { Value: null or "~" or "null" or "" })
+            {
+                return [];
+            }
+
+            if (node is not YamlSequenceNode seq || seq.Children.Any(c => c is not YamlScalarNode))
+            {
+                Error(field, "must be a list of variable names, e.g. [root_password_hash, puppet_psk]");
+                return [];
+            }
+
+            var names = new List<string>();
+            foreach (var c in seq.Children.Cast<YamlScalarNode>())
+            {
+                var name = c.Value ?? "";
+                if (!SpecNames.IsValidVariable(name) || name.StartsWith('!'))
+                {
+                    errors.Add(new SpecError(file, Line(c), field, SpecNames.VariableRule(name)));
+                }
+                else if (!names.Contains(name))
+                {
+                    names.Add(name);
+                }
+            }
+
+            return names;
         }
 
         public IReadOnlyDictionary<string, string?> KernelArgs(string field)

@@ -89,5 +89,17 @@ internal static class SqliteMigrations
         CREATE INDEX leases_mac ON leases(mac);
         CREATE INDEX leases_client ON leases(client_id);
         """,
+
+        // 3: API tokens (only the hash of each secret is stored).
+        """
+        CREATE TABLE api_tokens (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT NOT NULL UNIQUE,
+            role TEXT NOT NULL,
+            hash TEXT NOT NULL UNIQUE,
+            created INTEGER NOT NULL,
+            revoked INTEGER NULL
+        );
+        """,
     ];
 }

@@ -11,7 +11,7 @@ namespace Pxe.Profiles.Storage;
 /// The embedded store: one SQLite file in the data directory, WAL journal, schema migrations at open. Every
 /// multi-step change is one transaction; nothing is kept only in memory.
 /// </summary>
-public sealed class SqliteStore : ISpecStore, IMachineStore, IEventStore, ILeaseTable
+public sealed class SqliteStore : ISpecStore, IMachineStore, IEventStore, ILeaseTable, ITokenStore
 {
     private readonly string _connectionString;
 
@@ -646,6 +646,76 @@ public sealed class SqliteStore : ISpecStore, IMachineStore, IEventStore, ILease
         Starts = DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(4)),
         Expires = DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(5)),
         HostName = r.IsDBNull(6) ? null : r.GetString(6),
+    };
+
+    // ---- API tokens ----
+
+    /// <inheritdoc />
+    public async Task<ApiToken> CreateTokenAsync(ApiToken token, MachineEvent evt, CancellationToken ct)
+    {
+        await using var conn = await OpenConnectionAsync(ct);
+        await using var tx = (SqliteTransaction)await conn.BeginTransactionAsync(IsolationLevel.Serializable, ct);
+        if (await Scalar(conn, tx, "SELECT id FROM api_tokens WHERE name = $n;", ct, ("$n", token.Name)) is not null)
+        {
+            throw new StoreConflictException($"a token named '{token.Name}' already exists; choose another name or revoke it first");
+        }
+
+        var id = Convert.ToInt64(await Scalar(conn, tx,
+            "INSERT INTO api_tokens (name, role, hash, created) VALUES ($n, $r, $h, $c) RETURNING id;", ct,
+            ("$n", token.Name), ("$r", token.Role.ToString()), ("$h", token.Hash), ("$c", token.Created.ToUnixTimeMilliseconds())), CultureInfo.InvariantCulture);
+        await InsertEvent(conn, tx, evt, ct);
+        await tx.CommitAsync(ct);
+        return token with { Id = id };
+    }
+
+    /// <inheritdoc />
+    public async Task<ApiToken?> FindTokenByHashAsync(string hash, CancellationToken ct)
+    {
+        await using var conn = await OpenConnectionAsync(ct);
+        await using var cmd = Command(conn, null, "SELECT id, name, role, hash, created, revoked FROM api_tokens WHERE hash = $h AND revoked IS NULL;", ("$h", hash));
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        return await r.ReadAsync(ct) ? ReadToken(r) : null;
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<ApiToken>> ListTokensAsync(CancellationToken ct)
+    {
+        await using var conn = await OpenConnectionAsync(ct);
+        await using var cmd = Command(conn, null, "SELECT id, name, role, hash, created, revoked FROM api_tokens ORDER BY id;");
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        var list = new List<ApiToken>();
+        while (await r.ReadAsync(ct))
+        {
+            list.Add(ReadToken(r));
+        }
+
+        return list;
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> RevokeTokenAsync(string name, MachineEvent evt, CancellationToken ct)
+    {
+        await using var conn = await OpenConnectionAsync(ct);
+        await using var tx = (SqliteTransaction)await conn.BeginTransactionAsync(IsolationLevel.Serializable, ct);
+        var n = await Exec(conn, tx, "UPDATE api_tokens SET revoked = $t WHERE name = $n AND revoked IS NULL;", ct,
+            ("$t", evt.Time.ToUnixTimeMilliseconds()), ("$n", name));
+        if (n > 0)
+        {
+            await InsertEvent(conn, tx, evt, ct);
+        }
+
+        await tx.CommitAsync(ct);
+        return n > 0;
+    }
+
+    private static ApiToken ReadToken(SqliteDataReader r) => new()
+    {
+        Id = r.GetInt64(0),
+        Name = r.GetString(1),
+        Role = Enum.Parse<ApiRole>(r.GetString(2)),
+        Hash = r.GetString(3),
+        Created = DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(4)),
+        Revoked = r.IsDBNull(5) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(5)),
     };
 
     // ---- helpers ----

@@ -142,3 +142,19 @@ public interface ILeaseTable
     /// </summary>
     Task<IReadOnlyList<(LeaseOutcome Outcome, Lease? Current)>> CommitLeasesAsync(IReadOnlyList<LeaseChange> changes, CancellationToken ct);
 }
+
+/// <summary>API tokens.</summary>
+public interface ITokenStore
+{
+    /// <summary>Stores a new token with its event; a name already in use is a <see cref="StoreConflictException"/>.</summary>
+    Task<ApiToken> CreateTokenAsync(ApiToken token, MachineEvent evt, CancellationToken ct);
+
+    /// <summary>The valid (not revoked) token with this hash, or null.</summary>
+    Task<ApiToken?> FindTokenByHashAsync(string hash, CancellationToken ct);
+
+    /// <summary>Every token, revoked ones included.</summary>
+    Task<IReadOnlyList<ApiToken>> ListTokensAsync(CancellationToken ct);
+
+    /// <summary>Revokes a token by name with its event; false when no valid token has that name.</summary>
+    Task<bool> RevokeTokenAsync(string name, MachineEvent evt, CancellationToken ct);
+}
