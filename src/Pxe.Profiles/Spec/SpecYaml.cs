@@ -52,6 +52,13 @@ public static class SpecYaml
             errors.Add(new SpecError(file, line, null, $"invalid YAML: {FirstLine(e.Message)}"));
             return new ReadResult(null, null, new SpecSource(file, line), errors);
         }
+        catch (InvalidOperationException e)
+        {
+            // YamlDotNet throws this (not YamlException) for some truncated input, e.g. an unterminated [ list at the end.
+            var line = Math.Max(1, yaml.Count(c => c == '\n'));
+            errors.Add(new SpecError(file, line, null, $"invalid YAML: {FirstLine(e.Message)} (look for an unterminated [ or {{ list)"));
+            return new ReadResult(null, null, new SpecSource(file, line), errors);
+        }
 
         var fields = new Dictionary<string, YamlNode>(StringComparer.Ordinal);
         var fieldLines = new Dictionary<string, int>(StringComparer.Ordinal);

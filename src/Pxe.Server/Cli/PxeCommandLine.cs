@@ -88,6 +88,7 @@ public static class PxeCommandLine
             }
             catch (IOException e)
             {
+                await app.DisposeAsync();
                 return Fail($"cannot listen on {options.HttpUrl}: {e.Message} (is another server using the port? choose one with --http)");
             }
 

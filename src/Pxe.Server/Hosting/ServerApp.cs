@@ -18,23 +18,27 @@ public static class ServerApp
     public static async Task<(WebApplication? App, IReadOnlyList<string> Errors)> BuildAsync(
         PxeOptions options, Action<WebApplicationBuilder>? configure, CancellationToken ct)
     {
+        // Every problem at once: the data directory is checked even when other options are wrong.
         var errors = options.Validate().ToList();
+        if (!string.IsNullOrWhiteSpace(options.DataDirectory))
+        {
+            try
+            {
+                Directory.CreateDirectory(options.DataDirectory);
+                Directory.CreateDirectory(options.FilesDirectory);
+                var probe = Path.Combine(options.DataDirectory, ".write-test-" + Environment.ProcessId);
+                await File.WriteAllTextAsync(probe, "", ct);
+                File.Delete(probe);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                errors.Add($"DataDirectory '{Path.GetFullPath(options.DataDirectory)}' is not writable ({e.Message}); fix its permissions or choose another with --data-dir");
+            }
+        }
+
         if (errors.Count > 0)
         {
             return (null, errors);
-        }
-
-        try
-        {
-            Directory.CreateDirectory(options.DataDirectory);
-            Directory.CreateDirectory(options.FilesDirectory);
-            var probe = Path.Combine(options.DataDirectory, ".write-test-" + Environment.ProcessId);
-            await File.WriteAllTextAsync(probe, "", ct);
-            File.Delete(probe);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return (null, [$"DataDirectory '{Path.GetFullPath(options.DataDirectory)}' is not writable ({e.Message}); fix its permissions or choose another with --data-dir"]);
         }
 
         SqliteStore store;

@@ -9,6 +9,9 @@ namespace Pxe.Server.Http;
 /// <summary>The REST API under /api/v1: distros, profiles (with versions), machines, events, spec reload.</summary>
 internal static class ApiEndpoints
 {
+    /// <summary>The MAC a profile preview renders for when none is given (a QEMU-range address no real NIC has).</summary>
+    public const string PreviewMac = "52:54:00:00:00:01";
+
     public static void Map(WebApplication app)
     {
         var api = app.MapGroup("/api/v1");
@@ -35,6 +38,16 @@ internal static class ApiEndpoints
                 handoff = p.Handoff.ToDictionary(v => v.Key, v => new SourcedView(v.Value.Value, v.Value.Source)),
             }, ApiJson.Options);
         });
+
+        api.MapGet("/profiles/{name}/render/{file}", async (string name, string file, string? mac, ProvisioningService svc, CancellationToken ct) =>
+            await WithMac(mac ?? PreviewMac, async m =>
+            {
+                var outcome = await svc.PreviewAsync(m, file, name, ct);
+                return outcome.Succeeded ? Results.Text(outcome.Text, "text/plain; charset=utf-8")
+                    : outcome.NotFound ? Problems.NotFound(outcome.Error!) : Problems.RenderFailed(outcome.Error!);
+            }))
+            .WithDescription("Renders a profile's file (install, a sub-file such as user-data, ipxe, pxelinux, grub) for a MAC, without changing anything: "
+                + "the stored machine with this profile if the MAC is known, otherwise a preview machine with only that MAC.");
 
         api.MapPost("/spec/reload", async (SpecService spec, CancellationToken ct) =>
         {

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.FileProviders;
+using Microsoft.Extensions.FileProviders.Physical;
 using Microsoft.Extensions.Primitives;
 
 namespace Pxe.Server.Http;
@@ -34,7 +35,13 @@ internal sealed partial class ContainedFileProvider : IFileProvider, IDisposable
         }
 
         var real = RealPath(info.PhysicalPath);
-        return real is not null && real.StartsWith(_realRoot + "/", StringComparison.Ordinal) ? info : new NotFoundFileInfo(subpath);
+        if (real is null || !real.StartsWith(_realRoot + "/", StringComparison.Ordinal))
+        {
+            return new NotFoundFileInfo(subpath);
+        }
+
+        // A symlink's own FileInfo has the link's size (lstat): serve the target's, or a linked kernel is cut short.
+        return real == info.PhysicalPath ? info : new PhysicalFileInfo(new FileInfo(real));
     }
 
     public IDirectoryContents GetDirectoryContents(string subpath) => NotFoundDirectoryContents.Singleton;

@@ -66,6 +66,7 @@ public class SpecYamlTests
     [InlineData("kind: profile\nname: p\ndistro: d\nvariables:\n  1bad: x\n", "not a valid variable name")]
     [InlineData("kind: profile\nname: p\ndistro: d\nkernel_args: \"a=${x}\"\n", "iPXE")]
     [InlineData("", "exactly one document")]
+    [InlineData("kind: profile\nname: p\ndistro: d\nsecrets: [a, b", "invalid YAML")]
     public void Read_Rejects_WithAMessageThatSaysWhatToFix(string yaml, string expected)
     {
         var r = SpecYaml.Read(yaml, "f.yaml");
