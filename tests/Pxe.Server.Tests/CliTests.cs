@@ -13,7 +13,7 @@ public sealed class CliTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _server.DisposeAsync();
 
-    private Task<(int Exit, string Out, string Error)> Pxe(params string[] args) => ConsoleCapture.RunAsync([.. args, "--server", _server.Url]);
+    private Task<(int Exit, string Out, string Error)> Pxe(params string[] args) => ConsoleCapture.RunAsync([.. args, "--server", _server.Url, "--token", _server.AdminToken]);
 
     private async Task<string> Ok(params string[] args)
     {
@@ -98,11 +98,11 @@ public sealed class CliTests : IAsyncLifetime
         await _server.Http.PutJsonAsync("/api/v1/profiles/web", new { parent = "rhel9-base", variables = new { role = "web", timezone = "Asia/Tokyo" } }).EnsureOkAsync();
         var versions = await Ok("profiles", "versions", "web");
         Assert.Matches(@"(?m)^\W*1\s*│.*│\s*spec-file\s*│", versions);
-        Assert.Matches(@"(?m)^\W*2\s*│.*│\s*api\s*│", versions);
+        Assert.Matches(@"(?m)^\W*2\s*│.*│\s*admin\s*│", versions);
 
         Assert.Contains("timezone Asia/Tokyo --utc", await Ok("profiles", "render", "web", "--mac", Mac), StringComparison.Ordinal);
         Assert.Equal("web: version 1 restored as version 3\n", await Ok("profiles", "rollback", "web", "1"));
-        Assert.Matches(@"(?m)^\W*3\s*│.*│\s*api\s*│\s*rollback to version 1", await Ok("profiles", "versions", "web"));
+        Assert.Matches(@"(?m)^\W*3\s*│.*│\s*admin\s*│\s*rollback to version 1", await Ok("profiles", "versions", "web"));
 
         var ks = await Ok("profiles", "render", "web", "--mac", Mac, "--file", "install");
         Assert.Contains("timezone Etc/UTC --utc", ks, StringComparison.Ordinal);

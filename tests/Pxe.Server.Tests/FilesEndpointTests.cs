@@ -168,11 +168,52 @@ public sealed class FilesEndpointTests : IAsyncLifetime
     [InlineData("/files//etc/passwd")]
     [InlineData("/files/%2fetc%2fpasswd")]
     [InlineData("/files/distros/rhel9-x86_64/vmlinuz%00.txt")]
+    [InlineData("/files/./../secret.txt")]
+    [InlineData("/files/distros/./../../secret.txt")]
+    [InlineData("/files/distros/rhel9-x86_64/../../../secret.txt")]
+    [InlineData("/files/..;/secret.txt")]
+    [InlineData("/files/%2e%2e%2fsecret.txt")]
+    [InlineData("/files/%2e%2e%5csecret.txt")]
+    [InlineData("/files/.%2e/secret.txt")]
+    [InlineData("/files/%2e./secret.txt")]
+    [InlineData("/files/%c0%ae%c0%ae/secret.txt")]
+    [InlineData("/files/%c0%ae%c0%ae%c0%afsecret.txt")]
+    [InlineData("/files/%e0%80%ae%e0%80%ae/secret.txt")]
+    [InlineData("/files/..%c0%afsecret.txt")]
+    [InlineData("/files/..%255csecret.txt")]
+    [InlineData("/files/%252e%252e%252fsecret.txt")]
+    [InlineData("/files/....//secret.txt")]
+    [InlineData("/files/..../secret.txt")]
+    [InlineData("/files/.../secret.txt")]
+    [InlineData("/files/..%00/secret.txt")]
+    [InlineData("/files/%00../secret.txt")]
+    [InlineData("/files/secret.txt%00")]
+    [InlineData("/files/../secret.txt%00.bin")]
+    [InlineData("/files/%2e%2e/%2e%2e/%2e%2e/etc/passwd")]
+    [InlineData("/files/../../../../../../../../etc/passwd")]
+    [InlineData("/files/..%2f..%2f..%2f..%2f..%2fetc%2fpasswd")]
+    [InlineData("/files/\\etc\\passwd")]
+    [InlineData("/files/%5cetc%5cpasswd")]
+    [InlineData("/files/C:\\Windows\\win.ini")]
+    [InlineData("/files/file:///etc/passwd")]
+    [InlineData("/files/distros/../../../proc/self/environ")]
+    [InlineData("/files/%2e%2e/%2e%2e/proc/self/cmdline")]
+    [InlineData("/files/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/secret.txt")]
+    [InlineData("/files/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx")]
+    [InlineData("/files/distros//..//..//secret.txt")]
+    [InlineData("/files/distros/%2e%2e/%2e%2e/secret.txt")]
+    [InlineData("/files/../data/pxe.db")]
+    [InlineData("/files/../pxe.db")]
+    [InlineData("/files/..%2fpxe.db")]
+    [InlineData("/files/../admin-token")]
+    [InlineData("/files/%2e%2e/admin-token")]
     public async Task TraversalAttempts_AreNeverServed(string target)
     {
         var (status, body) = await RawHttp.GetAsync(_server.Url, target);
         Assert.True(status is 400 or 404, $"{target} answered {status}");
         Assert.DoesNotContain(Secret, body, StringComparison.Ordinal);
         Assert.DoesNotContain("root:", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("SQLite format", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("pxe_", body, StringComparison.Ordinal);
     }
 }

@@ -29,7 +29,7 @@ public sealed class MachineImportTests : IAsyncLifetime
         Assert.Equal("web07", m["hostname"]!.GetValue<string>());
         Assert.Equal("10.0.1.17/24", m["ipv4"]!.GetValue<string>());
         Assert.Equal("Ready", m["state"]!.GetValue<string>());
-        Assert.Contains("--ip=10.0.1.17 --netmask=255.255.255.0 --gateway=10.0.1.1", await _server.Http.GetStringAsync("/boot/52:54:00:10:00:07/install"), StringComparison.Ordinal);
+        Assert.Contains("--ip=10.0.1.17 --netmask=255.255.255.0 --gateway=10.0.1.1", await _server.Http.GetStringAsync("/api/v1/machines/52:54:00:10:00:07/render/install"), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -124,7 +124,8 @@ public sealed class ProblemDetailsTests : IAsyncLifetime
     {
         const string mac = "52:54:00:12:34:58";
         await _server.Http.PutJsonAsync($"/api/v1/machines/{mac}", new { profile = "web" }).EnsureOkAsync();
-        var detail = await (await _server.Http.GetAsync($"/boot/{mac}/user-data")).ProblemAsync(HttpStatusCode.NotFound);
+        var (_, token) = ProvisioningFlowTests.InstallUrl(ProvisioningFlowTests.Kernel(await _server.Http.GetStringAsync($"/boot/ipxe?mac={mac}")), _server.Url);
+        var detail = await (await _server.Http.GetAsync($"/boot/{mac}/t/{token}/user-data")).ProblemAsync(HttpStatusCode.NotFound);
         Assert.Contains("has no install file 'user-data'", detail, StringComparison.Ordinal);
         var unknown = await (await _server.Http.GetAsync("/boot/52:54:00:99:99:99/install")).ProblemAsync(HttpStatusCode.NotFound);
         Assert.Contains("no machine has MAC 52:54:00:99:99:99", unknown, StringComparison.Ordinal);

@@ -107,7 +107,7 @@ public sealed class SpecApiTests
 
         var versions = (await (await http.GetAsync("/api/v1/profiles/web2/versions?yaml=true")).JsonAsync()).AsArray();
         Assert.Equal([1, 2], versions.Select(v => v!["version"]!.GetValue<int>()));
-        Assert.All(versions, v => Assert.Equal("api", v!["actor"]!.GetValue<string>()));
+        Assert.All(versions, v => Assert.Equal("admin", v!["actor"]!.GetValue<string>()));
         var v1Yaml = versions[0]!["yaml"]!.GetValue<string>();
 
         var rolled = await (await http.PostJsonAsync("/api/v1/profiles/web2/rollback", new { version = 1 }).EnsureOkAsync()).JsonAsync();

@@ -19,7 +19,7 @@ public enum BootFileKind
 }
 
 /// <summary>The result of rendering one file for one machine.</summary>
-public sealed record RenderOutcome(string? Text, string? Error, bool NotFound = false)
+public sealed record RenderOutcome(string? Text, string? Error, bool NotFound = false, bool Forbidden = false)
 {
     /// <summary>True when <see cref="Text"/> holds the file.</summary>
     public bool Succeeded => Text is not null;

@@ -18,7 +18,8 @@ public sealed record DiscoveryPolicy
 }
 
 /// <summary>The result of an operation on a machine: the machine, or why not (and whether it was "not found").</summary>
-public sealed record MachineResult(Machine? Machine, string? Error, bool NotFound = false, IReadOnlyList<(string Field, string Message)>? Errors = null)
+public sealed record MachineResult(
+    Machine? Machine, string? Error, bool NotFound = false, IReadOnlyList<(string Field, string Message)>? Errors = null, bool Forbidden = false)
 {
     /// <summary>True on success.</summary>
     public bool Succeeded => Machine is not null;
@@ -34,6 +35,15 @@ public sealed record MachineResult(Machine? Machine, string? Error, bool NotFoun
 /// </summary>
 public sealed class ProvisioningService(IMachineStore machines, EventLog events, SpecService spec, DiscoveryPolicy discovery, TimeProvider clock)
 {
+    /// <summary>
+    /// How long after done the install token still works for progress and first-boot reports (the installed system
+    /// reports <c>firstboot</c> with it). A day covers a slow first boot and a weekend-delayed power-on is a re-image.
+    /// </summary>
+    public static readonly TimeSpan FirstBootReportWindow = TimeSpan.FromHours(24);
+
+    /// <summary>The spec this service renders from.</summary>
+    public SpecService Spec => spec;
+
     /// <summary>Finds a machine by any of its MACs.</summary>
     public Task<Machine?> FindAsync(MacAddress mac, CancellationToken ct) => machines.FindByMacAsync(mac, ct);
 
@@ -126,13 +136,9 @@ public sealed class ProvisioningService(IMachineStore machines, EventLog events,
     /// <summary>The installer finished: state Installed, and the next boot is from disk (boot once).</summary>
     public Task<MachineResult> DoneAsync(MacAddress mac, string? token, CancellationToken ct) =>
         TransitionAsync(mac, LifecycleTrigger.InstallDone, "machine", m =>
-        {
-            var refusal = CheckToken(m, token);
-            return refusal is not null
-                ? (null, refusal)
-                : (m with { BootAction = BootAction.Local, Install = null },
-                    $"install finished after {(clock.GetUtcNow() - (m.Install?.Started ?? clock.GetUtcNow())).TotalSeconds:F1} s; next boot is from disk");
-        }, EventKinds.Done, ct);
+            (m with { BootAction = BootAction.Local, Install = m.Install! with { Deadline = clock.GetUtcNow() + FirstBootReportWindow } },
+                $"install finished after {(clock.GetUtcNow() - m.Install!.Started).TotalSeconds:F1} s; next boot is from disk"),
+            EventKinds.Done, ct, m => CheckToken(m, token));
 
     /// <summary>
     /// A progress or first-boot report from the machine. <c>firstboot</c> with status <c>ok</c> makes it Deployed;
@@ -141,18 +147,17 @@ public sealed class ProvisioningService(IMachineStore machines, EventLog events,
     public async Task<MachineResult> ReportAsync(MacAddress mac, string? token, string stage, string? status, string? message, CancellationToken ct)
     {
         var text = Clean($"{stage}{(status is null ? "" : " " + status)}{(string.IsNullOrEmpty(message) ? "" : ": " + message)}", 1000);
+        var kind = stage == "firstboot" ? EventKinds.FirstBoot : EventKinds.Progress;
         if (stage == "firstboot" && status is "ok" or "success")
         {
-            return await TransitionAsync(mac, LifecycleTrigger.FirstBootSucceeded, "machine", m => (m, text), EventKinds.FirstBoot, ct);
+            return await TransitionAsync(mac, LifecycleTrigger.FirstBootSucceeded, "machine", m => (m with { Install = null }, text), kind, ct,
+                m => CheckToken(m, token));
         }
 
         if (status is "failed" or "error")
         {
-            return await TransitionAsync(mac, LifecycleTrigger.Fail, "machine", m =>
-            {
-                var refusal = m.State == MachineState.Installing ? CheckToken(m, token) : null;
-                return refusal is not null ? (null, refusal) : (m with { BootAction = BootAction.Local, Install = null }, text);
-            }, stage == "firstboot" ? EventKinds.FirstBoot : EventKinds.Progress, ct);
+            return await TransitionAsync(mac, LifecycleTrigger.Fail, "machine", m => (m with { BootAction = BootAction.Local, Install = null }, text), kind, ct,
+                m => CheckToken(m, token));
         }
 
         var machine = await machines.FindByMacAsync(mac, ct);
@@ -161,12 +166,13 @@ public sealed class ProvisioningService(IMachineStore machines, EventLog events,
             return MachineResult.Missing(mac);
         }
 
-        if (machine.State == MachineState.Installing && CheckToken(machine, token) is { } problem)
+        if (CheckToken(machine, token) is { } problem)
         {
-            return new MachineResult(null, problem);
+            Deny(mac, $"report '{Clean(stage, 40)}' refused: {problem}");
+            return new MachineResult(null, problem, Forbidden: true);
         }
 
-        events.Post(Event(mac, stage == "firstboot" ? EventKinds.FirstBoot : EventKinds.Progress, text, "machine"));
+        events.Post(Event(mac, kind, text, "machine"));
         return new MachineResult(machine, null);
     }
 
@@ -190,7 +196,7 @@ public sealed class ProvisioningService(IMachineStore machines, EventLog events,
             return RenderLocal(state, kind, machine, mac);
         }
 
-        var (profile, error) = ProfileResolver.Resolve(state.Spec, machine.Profile);
+        var (profile, error) = state.Resolve(machine.Profile);
         if (profile is null)
         {
             return Failed(mac, $"machine {mac}: {error}");
@@ -252,35 +258,50 @@ public sealed class ProvisioningService(IMachineStore machines, EventLog events,
             }
         }
 
-        if (discovery.DefaultProfile is { } name)
+        if (discovery.DefaultProfile is { } name && machine.Id != 0)
         {
-            var (profile, error) = ProfileResolver.Resolve(state.Spec, name);
+            var (profile, error) = state.Resolve(name);
             if (profile is null)
             {
                 return Failed(mac, $"the default profile for unknown machines is broken: {error}");
             }
 
-            return state.Renderer.RenderBoot(kind, machine with { BootAction = BootAction.Install, Profile = name }, profile, mac, null);
+            // The discovery boot gets its own install session, so its install files need a token like any other.
+            var token = NewToken();
+            var now = clock.GetUtcNow();
+            var session = machine with
+            {
+                Install = new InstallSession { TokenHash = Hash(token), Started = now, Deadline = now.AddMinutes(profile.InstallTimeoutMinutes.Value) },
+            };
+            var rendered = state.Renderer.RenderBoot(kind, session with { BootAction = BootAction.Install, Profile = name }, profile, mac, token);
+            if (!rendered.Succeeded)
+            {
+                return Failed(mac, rendered.Error!);
+            }
+
+            try
+            {
+                await machines.SaveMachineAsync(session, null, ct);
+            }
+            catch (StoreConflictException)
+            {
+                return await BootAsync(mac, kind, ct);
+            }
+
+            return rendered;
         }
 
         return RenderLocal(state, kind, machine, mac);
     }
 
     /// <summary>
-    /// The local-boot file of a machine. Boot templates name the profile (header comments), so the machine's profile is
-    /// resolved when it has one; a machine without one (or whose profile no longer resolves) renders with an empty
-    /// <c>profile</c>: booting from disk must never fail for want of a profile.
+    /// The local-boot file of a machine, with its profile when it has one that resolves (boot templates name it in
+    /// their header); booting from disk never fails for want of a profile.
     /// </summary>
     private static RenderOutcome RenderLocal(SpecState state, BootFileKind kind, Machine machine, MacAddress mac)
     {
-        var local = machine with { BootAction = BootAction.Local };
-        var profile = machine.Profile is null ? null : ProfileResolver.Resolve(state.Spec, machine.Profile).Profile;
-        if (profile is null && !local.Variables.ContainsKey("profile"))
-        {
-            local = local with { Variables = new Dictionary<string, object?>(local.Variables, StringComparer.Ordinal) { ["profile"] = "" } };
-        }
-
-        return state.Renderer.RenderBoot(kind, local, profile, mac, null);
+        var profile = machine.Profile is null ? null : state.Resolve(machine.Profile).Profile;
+        return state.Renderer.RenderBoot(kind, machine with { BootAction = BootAction.Local }, profile, mac, null);
     }
 
     /// <summary>Renders one of the machine's install files (<c>install</c>, or a sub-file such as <c>user-data</c>).</summary>
@@ -300,7 +321,17 @@ public sealed class ProvisioningService(IMachineStore machines, EventLog events,
             return new RenderOutcome(null, $"machine {mac} has no profile; assign one with PUT /api/v1/machines/{mac}", NotFound: true);
         }
 
-        var (profile, error) = ProfileResolver.Resolve(state.Spec, profileName);
+        // Install files hold password hashes and hand-off credentials: only the running install, with its token, gets them.
+        var refusal = machine.State is MachineState.Installing or MachineState.Discovered
+            ? CheckToken(machine, token)
+            : $"machine {mac} is {machine.State}, not installing; install files are served only during an install";
+        if (refusal is not null)
+        {
+            Deny(mac, $"install file '{Clean(file, 64)}' refused: {refusal}");
+            return new RenderOutcome(null, refusal, Forbidden: true);
+        }
+
+        var (profile, error) = state.Resolve(profileName);
         if (profile is null)
         {
             return Failed(mac, $"machine {mac}: {error}");
@@ -350,7 +381,7 @@ public sealed class ProvisioningService(IMachineStore machines, EventLog events,
         ResolvedProfile? profile = null;
         if (machine.Profile is not null)
         {
-            (profile, var error) = ProfileResolver.Resolve(state.Spec, machine.Profile);
+            (profile, var error) = state.Resolve(machine.Profile);
             if (profile is null)
             {
                 return new RenderOutcome(null, $"machine {mac}: {error}");
@@ -388,7 +419,7 @@ public sealed class ProvisioningService(IMachineStore machines, EventLog events,
         ResolvedProfile? profile = null;
         if (machine.Profile is not null)
         {
-            (profile, var error) = ProfileResolver.Resolve(state.Spec, machine.Profile);
+            (profile, var error) = state.Resolve(machine.Profile);
             if (profile is null)
             {
                 return (null, error, false);
@@ -433,7 +464,8 @@ public sealed class ProvisioningService(IMachineStore machines, EventLog events,
     }
 
     private async Task<MachineResult> TransitionAsync(
-        MacAddress mac, LifecycleTrigger trigger, string actor, Func<Machine, (Machine? Next, string Message)> change, string kind, CancellationToken ct)
+        MacAddress mac, LifecycleTrigger trigger, string actor, Func<Machine, (Machine? Next, string Message)> change, string kind, CancellationToken ct,
+        Func<Machine, string?>? authorize = null)
     {
         for (var attempt = 0; attempt < 5; attempt++)
         {
@@ -441,6 +473,12 @@ public sealed class ProvisioningService(IMachineStore machines, EventLog events,
             if (machine is null)
             {
                 return MachineResult.Missing(mac);
+            }
+
+            if (authorize?.Invoke(machine) is { } refusal)
+            {
+                Deny(mac, $"{kind} refused: {refusal}");
+                return new MachineResult(null, refusal, Forbidden: true);
             }
 
             var next = MachineLifecycle.Next(machine.State, trigger);
@@ -473,17 +511,24 @@ public sealed class ProvisioningService(IMachineStore machines, EventLog events,
         return new MachineResult(null, $"machine {mac} keeps changing concurrently; retry");
     }
 
+    private void Deny(MacAddress mac, string message) => events.Post(Event(mac, EventKinds.AccessDenied, message, "machine"));
+
     private RenderOutcome Failed(MacAddress mac, string error)
     {
         events.Post(Event(mac, EventKinds.RenderFailed, error, "machine"));
         return new RenderOutcome(null, error);
     }
 
-    private static string? CheckToken(Machine m, string? token)
+    private string? CheckToken(Machine m, string? token)
     {
         if (m.Install is null)
         {
             return $"machine {m.PrimaryMac} has no install running";
+        }
+
+        if (m.Install.Deadline <= clock.GetUtcNow())
+        {
+            return $"the install token of {m.PrimaryMac} expired at {m.Install.Deadline:u}";
         }
 
         if (token is null || !CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(Hash(token)), Encoding.ASCII.GetBytes(m.Install.TokenHash)))

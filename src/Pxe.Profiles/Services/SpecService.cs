@@ -7,7 +7,19 @@ using Pxe.Profiles.Templates;
 namespace Pxe.Profiles.Services;
 
 /// <summary>What is being served right now: a validated spec, its templates, and the renderer over both.</summary>
-public sealed record SpecState(SpecModel Spec, TemplateLibrary Templates, MachineRenderer Renderer);
+public sealed record SpecState(SpecModel Spec, TemplateLibrary Templates, MachineRenderer Renderer)
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (ResolvedProfile? Profile, string? Error)> _resolved = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Resolves a profile of this spec, once: the spec is immutable, so the result is too (the boot path asks for the
+    /// same few profiles thousands of times a second).
+    /// </summary>
+    public (ResolvedProfile? Profile, string? Error) Resolve(string name) =>
+        Spec.Profiles.ContainsKey(name)
+            ? _resolved.GetOrAdd(name, static (n, spec) => ProfileResolver.Resolve(spec, n), Spec)
+            : ProfileResolver.Resolve(Spec, name);
+}
 
 /// <summary>The outcome of a spec change: the errors that rejected it, or the versions it stored.</summary>
 public sealed record SpecChangeResult(IReadOnlyList<SpecError> Errors, IReadOnlyList<SpecVersion> Written)

@@ -13,6 +13,8 @@ namespace Pxe.Profiles.Storage;
 /// </summary>
 public sealed class SqliteStore : ISpecStore, IMachineStore, IEventStore, ILeaseTable, ITokenStore
 {
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<object, object> InitializedHandles = [];
+    private static readonly object Marker = new();
     private readonly string _connectionString;
 
     private SqliteStore(string connectionString) => _connectionString = connectionString;
@@ -52,10 +54,18 @@ public sealed class SqliteStore : ISpecStore, IMachineStore, IEventStore, ILease
     {
         var conn = new SqliteConnection(_connectionString);
         await conn.OpenAsync(ct);
-        using var cmd = conn.CreateCommand();
-        // FULL: a write acknowledged to a caller survives a crash or power loss, not only a killed process.
-        cmd.CommandText = "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000;";
-        await cmd.ExecuteNonQueryAsync(ct);
+        // Pooled connections keep their native handle: set the per-connection pragmas once per handle, not per open
+        // (they cost more than the lookups on the boot path).
+        var handle = conn.Handle!;
+        if (!InitializedHandles.TryGetValue(handle, out _))
+        {
+            using var cmd = conn.CreateCommand();
+            // FULL: a write acknowledged to a caller survives a crash or power loss, not only a killed process.
+            cmd.CommandText = "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000;";
+            await cmd.ExecuteNonQueryAsync(ct);
+            InitializedHandles.AddOrUpdate(handle, Marker);
+        }
+
         return conn;
     }
 

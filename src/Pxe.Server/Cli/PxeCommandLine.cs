@@ -15,16 +15,26 @@ public static class PxeCommandLine
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("PXE_URL") ?? "http://127.0.0.1:8080",
     };
 
+    private static readonly Option<string?> TokenOption = new("--token")
+    {
+        Description = "API token (default: $PXE_TOKEN, else the first-start admin token in ./data/admin-token)",
+        Recursive = true,
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("PXE_TOKEN") is { Length: > 0 } t ? t
+            : File.Exists(Path.Combine("data", "admin-token")) ? File.ReadAllText(Path.Combine("data", "admin-token")).Trim() : null,
+    };
+
     /// <summary>Runs the command line.</summary>
     public static async Task<int> RunAsync(string[] args)
     {
         var root = new RootCommand("PxeServer: network-boot and install machines from profiles")
         {
             ServerOption,
+            TokenOption,
             ServeCommand(),
             MachinesCommand(),
             ProfilesCommand(),
             EventsCommand(),
+            TokensCommand(),
         };
         return await root.Parse(args).InvokeAsync();
     }
@@ -231,6 +241,42 @@ public static class PxeCommandLine
         return cmd;
     }
 
+    private static Command TokensCommand()
+    {
+        var cmd = new Command("tokens", "create, list and revoke API tokens (admin)");
+        var name = new Option<string>("--name") { Description = "the token's name (the actor in the audit log)", Required = true };
+        var role = new Option<string>("--role") { Description = "admin, operator (assign, re-image, read) or viewer (read only)", Required = true };
+        var create = new Command("create", "create a token; its secret is printed once") { name, role };
+        create.SetAction((pr, ct) => Api(pr, async api =>
+        {
+            var t = await api.PostAsync("/api/v1/tokens", new { name = pr.GetValue(name), role = pr.GetValue(role) }, ct);
+            await Console.Error.WriteLineAsync($"token '{Str(t, "name")}' ({Str(t, "role")}) created; it is shown only now:");
+            Console.WriteLine(Str(t, "token"));
+        }));
+        var list = new Command("list", "list tokens (never their secrets)");
+        list.SetAction((pr, ct) => Api(pr, async api =>
+        {
+            var table = new Table().AddColumns("Name", "Role", "Created", "Revoked");
+            foreach (var t in (await api.GetAsync("/api/v1/tokens", ct)).EnumerateArray())
+            {
+                table.AddRow(Esc(Str(t, "name")), Esc(Str(t, "role")), Esc(Str(t, "created")), Esc(Str(t, "revoked")));
+            }
+
+            AnsiConsole.Write(table);
+        }));
+        var revokeName = new Argument<string>("name") { Description = "the token to revoke" };
+        var revoke = new Command("revoke", "revoke a token: it stops working at once") { revokeName };
+        revoke.SetAction((pr, ct) => Api(pr, async api =>
+        {
+            await api.DeleteAsync($"/api/v1/tokens/{Uri.EscapeDataString(pr.GetValue(revokeName)!)}", ct);
+            Console.WriteLine($"token '{pr.GetValue(revokeName)}' revoked");
+        }));
+        cmd.Subcommands.Add(create);
+        cmd.Subcommands.Add(list);
+        cmd.Subcommands.Add(revoke);
+        return cmd;
+    }
+
     private static void PrintEvents(JsonElement events)
     {
         var table = new Table().AddColumns("Time", "MAC", "Kind", "Actor", "Message");
@@ -250,7 +296,7 @@ public static class PxeCommandLine
             return Fail($"--server '{server}' is not a URL such as http://127.0.0.1:8080");
         }
 
-        using var api = new ApiClient(uri);
+        using var api = new ApiClient(uri, pr.GetValue(TokenOption));
         try
         {
             await action(api);

@@ -45,6 +45,21 @@ public sealed record PxeOptions
     /// <summary>Largest request body the API accepts. Default 4 MiB: a bulk import of ~20,000 machines.</summary>
     public long MaxRequestBodyBytes { get; init; } = 4 * 1024 * 1024;
 
+    /// <summary>
+    /// API requests a token may make per second (bursts of twice that pass). Default 50: far above what an operator
+    /// or an automation loop needs, far below what a runaway script sends.
+    /// </summary>
+    public int ApiRequestsPerSecond { get; init; } = 50;
+
+    /// <summary>HTTPS listen URL for the API (e.g. https://10.0.0.1:8443). When set, the API answers only over HTTPS; boot routes stay on HTTP, which firmware needs.</summary>
+    public string? HttpsUrl { get; init; }
+
+    /// <summary>PEM certificate for <see cref="HttpsUrl"/>.</summary>
+    public string? CertificateFile { get; init; }
+
+    /// <summary>PEM private key of <see cref="CertificateFile"/> (omit when the certificate file holds the key too).</summary>
+    public string? CertificateKeyFile { get; init; }
+
     /// <summary>How often installs past their deadline are marked Failed. Default 30 s.</summary>
     public TimeSpan InstallTimeoutCheckInterval { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -110,6 +125,29 @@ public sealed record PxeOptions
         if (!Directory.Exists(TemplatesDirectory))
         {
             errors.Add($"TemplatesDirectory '{Path.GetFullPath(TemplatesDirectory)}' does not exist: point --templates-dir at the templates folder");
+        }
+
+        if (HttpsUrl is { Length: > 0 })
+        {
+            if (!Uri.TryCreate(HttpsUrl, UriKind.Absolute, out var h) || h.Scheme != "https" || h.AbsolutePath != "/")
+            {
+                errors.Add($"HttpsUrl '{HttpsUrl}' must be an https URL with a host and port and no path, e.g. https://10.0.0.1:8443");
+            }
+
+            if (string.IsNullOrWhiteSpace(CertificateFile) || !File.Exists(CertificateFile))
+            {
+                errors.Add($"HttpsUrl is set, so CertificateFile must name an existing PEM certificate (got '{CertificateFile}')");
+            }
+        }
+
+        if (ApiRequestsPerSecond is < 1 or > 100_000)
+        {
+            errors.Add($"ApiRequestsPerSecond {ApiRequestsPerSecond} must be between 1 and 100000");
+        }
+
+        if (!RecordUnknownMachines && !string.IsNullOrWhiteSpace(DefaultProfile))
+        {
+            errors.Add("DefaultProfile needs RecordUnknownMachines=true: an unknown machine's install is tracked (and its install files protected by a token) only once it is recorded");
         }
 
         if (MaxRequestBodyBytes is < 1024 or > 1024L * 1024 * 1024)

@@ -1,4 +1,7 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Http.Json;
+using Pxe.Profiles.Domain;
 using Microsoft.AspNetCore.StaticFiles;
 using Pxe.Profiles.Rendering;
 using Pxe.Profiles.Services;
@@ -9,7 +12,7 @@ using Pxe.Server.Http;
 namespace Pxe.Server.Hosting;
 
 /// <summary>Builds and starts the `pxe serve` process: store, spec, HTTP endpoints and background services.</summary>
-public static class ServerApp
+public static partial class ServerApp
 {
     /// <summary>
     /// Validates options, opens the store, loads the spec and builds the web application. Problems come back as one
@@ -69,12 +72,58 @@ public static class ServerApp
             return (null, [$"DefaultProfile '{dp}' does not exist; known profiles: {string.Join(", ", spec.Current.Spec.Profiles.Keys.Order(StringComparer.Ordinal))}"]);
         }
 
+        X509Certificate2? certificate = null;
+        if (options.HttpsUrl is { Length: > 0 })
+        {
+            try
+            {
+                certificate = X509Certificate2.CreateFromPemFile(options.CertificateFile!, options.CertificateKeyFile);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException)
+            {
+                return (null, [$"CertificateFile '{options.CertificateFile}' / CertificateKeyFile '{options.CertificateKeyFile}' cannot be loaded ({e.Message}); give a PEM certificate and its PEM private key"]);
+            }
+        }
+
+        var tokens = new TokenService(store, TimeProvider.System);
+        string? adminTokenFile = null;
+        if ((await tokens.ListAsync(ct)).Count == 0)
+        {
+            adminTokenFile = Path.GetFullPath(Path.Combine(options.DataDirectory, "admin-token"));
+            var (_, secret, error) = await tokens.CreateAsync("admin", ApiRole.Admin, "system", ct);
+            if (secret is null)
+            {
+                return (null, [$"cannot create the first admin token: {error}"]);
+            }
+
+            await using (var f = new FileStream(adminTokenFile, new FileStreamOptions
+            {
+                Mode = FileMode.Create,
+                Access = FileAccess.Write,
+                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            }))
+            {
+                await f.WriteAsync(System.Text.Encoding.ASCII.GetBytes(secret + "\n"), ct);
+            }
+
+            File.SetUnixFileMode(adminTokenFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls(options.HttpUrl);
+        if (certificate is not null)
+        {
+            builder.WebHost.UseKestrelHttpsConfiguration();
+        }
+
+        builder.WebHost.UseUrls(options.HttpsUrl is { Length: > 0 } https ? [options.HttpUrl, https] : [options.HttpUrl]);
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
             k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
+            if (certificate is not null)
+            {
+                k.ConfigureHttpsDefaults(h => h.ServerCertificate = certificate);
+            }
         });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Services.Configure<JsonOptions>(o => ApiJson.Configure(o.SerializerOptions));
@@ -95,12 +144,18 @@ public static class ServerApp
             DefaultProfile = string.IsNullOrWhiteSpace(options.DefaultProfile) ? null : options.DefaultProfile,
         });
         builder.Services.AddSingleton<ProvisioningService>();
+        builder.Services.AddSingleton(tokens);
+        builder.Services.AddSingleton(new ApiRateLimiter(options.ApiRequestsPerSecond));
         builder.Services.AddSingleton(new ProvisioningOptionsView(options.EffectiveServerUrl));
         builder.Services.AddHostedService<InstallTimeoutService>();
         configure?.Invoke(builder);
 
         var app = builder.Build();
-        app.UseExceptionHandler();
+        // A request the server refuses before a handler runs (body too large, malformed) keeps its status instead of a 500.
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            StatusCodeSelector = e => e is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
+        });
         app.UseStatusCodePages();
         app.MapOpenApi("/api/v1/openapi.json");
         app.MapGet("/healthz", () => Results.Text("ok\n")).ExcludeFromDescription();
@@ -116,7 +171,16 @@ public static class ServerApp
             DefaultContentType = "application/octet-stream",
             ContentTypeProvider = contentTypes,
         });
+        if (adminTokenFile is not null)
+        {
+            LogAdminTokenCreated(app.Logger, adminTokenFile);
+        }
+
         app.Lifetime.ApplicationStopping.Register(() => events.DisposeAsync().AsTask().GetAwaiter().GetResult());
         return (app, []);
     }
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Warning,
+        Message = "First start: an admin API token was created and written to {File} (readable only by its owner). Use it as 'Authorization: Bearer …' or PXE_TOKEN, create named tokens with `pxe tokens create`, then delete the file.")]
+    private static partial void LogAdminTokenCreated(ILogger logger, string file);
 }

@@ -47,6 +47,12 @@ internal static class ApiAuth
     public static async ValueTask<object?> Filter(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
     {
         var http = invocation.HttpContext;
+        if (http.RequestServices.GetRequiredService<Hosting.PxeOptions>().HttpsUrl is { Length: > 0 } httpsUrl && !http.Request.IsHttps)
+        {
+            return Problems.Problem(StatusCodes.Status403Forbidden, "HTTPS required",
+                $"the API is served over HTTPS only on this server; use {httpsUrl.TrimEnd('/')}{http.Request.Path}");
+        }
+
         var tokens = http.RequestServices.GetRequiredService<TokenService>();
         var events = http.RequestServices.GetRequiredService<EventLog>();
         var header = http.Request.Headers.Authorization.ToString();

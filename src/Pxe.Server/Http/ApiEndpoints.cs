@@ -14,7 +14,7 @@ internal static class ApiEndpoints
 
     public static void Map(WebApplication app)
     {
-        var api = app.MapGroup("/api/v1");
+        var api = app.MapGroup("/api/v1").AddEndpointFilter(ApiAuth.Filter);
         MapSpec(api, "distros", "distro");
         MapSpec(api, "profiles", "profile");
         api.MapGet("/profiles/{name}/resolved", (string name, SpecService spec) =>
@@ -34,7 +34,7 @@ internal static class ApiEndpoints
                 boot_loader = new SourcedView(p.BootLoader.Value.ToString().ToLowerInvariant(), p.BootLoader.Source),
                 install_timeout_minutes = new SourcedView(p.InstallTimeoutMinutes.Value, p.InstallTimeoutMinutes.Source),
                 kernel_args = p.KernelArgs.Select(a => new { key = a.Key, value = a.Value.Value, source = a.Value.Source }),
-                variables = p.Variables.ToDictionary(v => v.Key, v => new SourcedView(v.Value.Value, v.Value.Source)),
+                variables = p.Variables.ToDictionary(v => v.Key, v => new SourcedView(Redaction.Value(v.Key, v.Value.Value, p.Secrets), v.Value.Source)),
                 handoff = p.Handoff.ToDictionary(v => v.Key, v => new SourcedView(v.Value.Value, v.Value.Source)),
             }, ApiJson.Options);
         });
@@ -49,15 +49,16 @@ internal static class ApiEndpoints
             .WithDescription("Renders a profile's file (install, a sub-file such as user-data, ipxe, pxelinux, grub) for a MAC, without changing anything: "
                 + "the stored machine with this profile if the MAC is known, otherwise a preview machine with only that MAC.");
 
-        api.MapPost("/spec/reload", async (SpecService spec, CancellationToken ct) =>
+        api.MapPost("/spec/reload", async (HttpContext http, SpecService spec, CancellationToken ct) =>
         {
-            var result = await spec.ReloadAsync(Actor.Api, ct);
+            var result = await spec.ReloadAsync(http.Actor(), ct);
             return result.Accepted
                 ? Results.Json(new { revision = spec.Current.Spec.Revision, changed = result.Written.Select(v => $"{v.Kind} {v.Name} v{v.Version}") }, ApiJson.Options)
                 : Problems.Spec(result.Errors);
-        });
+        }).RequireRole(ApiRole.Admin);
 
         MapMachines(api);
+        MapTokens(api);
         api.MapGet("/events", async (string? mac, string? kind, string? actor, DateTimeOffset? since, long? after, int? limit, IEventStore events, CancellationToken ct) =>
         {
             MacAddress? m = null;
@@ -83,7 +84,7 @@ internal static class ApiEndpoints
             var s = spec.Current.Spec;
             return kind == "distro"
                 ? Results.Json(s.Distros.Values.OrderBy(d => d.Name, StringComparer.Ordinal).Select(DistroView), ApiJson.Options)
-                : Results.Json(s.Profiles.Values.OrderBy(p => p.Name, StringComparer.Ordinal).Select(ProfileView), ApiJson.Options);
+                : Results.Json(s.Profiles.Values.OrderBy(p => p.Name, StringComparer.Ordinal).Select(p => ProfileView(p, spec)), ApiJson.Options);
         });
         api.MapGet($"/{plural}/{{name}}", (string name, SpecService spec) =>
         {
@@ -93,7 +94,7 @@ internal static class ApiEndpoints
                 return s.Distros.TryGetValue(name, out var d) ? Results.Json(DistroView(d), ApiJson.Options) : Problems.NotFound(Unknown(kind, name, s.Distros.Keys));
             }
 
-            return s.Profiles.TryGetValue(name, out var p) ? Results.Json(ProfileView(p), ApiJson.Options) : Problems.NotFound(Unknown(kind, name, s.Profiles.Keys));
+            return s.Profiles.TryGetValue(name, out var p) ? Results.Json(ProfileView(p, spec), ApiJson.Options) : Problems.NotFound(Unknown(kind, name, s.Profiles.Keys));
         });
         var put = api.MapPut($"/{plural}/{{name}}", async (string name, HttpRequest req, SpecService spec, CancellationToken ct) =>
         {
@@ -117,20 +118,21 @@ internal static class ApiEndpoints
             }
 
             var result = read.Distro is { } d
-                ? await spec.PutDistroAsync(d, Actor.Api, null, ct)
-                : await spec.PutProfileAsync(read.Profile!, Actor.Api, null, ct);
+                ? await spec.PutDistroAsync(d, req.HttpContext.Actor(), null, ct)
+                : await spec.PutProfileAsync(read.Profile!, req.HttpContext.Actor(), null, ct);
             if (!result.Accepted)
             {
                 return Problems.Spec(result.Errors);
             }
 
             var current = spec.Current.Spec;
-            return Results.Json(kind == "distro" ? DistroView(current.Distros[name]) : ProfileView(current.Profiles[name]), ApiJson.Options);
+            return Results.Json(kind == "distro" ? DistroView(current.Distros[name]) : ProfileView(current.Profiles[name], spec), ApiJson.Options);
         });
+        put.RequireRole(ApiRole.Admin);
         put.Accepts(kind == "distro" ? typeof(DistroBody) : typeof(ProfileBody), "application/json");
-        api.MapDelete($"/{plural}/{{name}}", async (string name, SpecService spec, CancellationToken ct) =>
+        api.MapDelete($"/{plural}/{{name}}", async (string name, HttpContext http, SpecService spec, CancellationToken ct) =>
         {
-            var result = kind == "distro" ? await spec.DeleteDistroAsync(name, Actor.Api, ct) : await spec.DeleteProfileAsync(name, Actor.Api, ct);
+            var result = kind == "distro" ? await spec.DeleteDistroAsync(name, http.Actor(), ct) : await spec.DeleteProfileAsync(name, http.Actor(), ct);
             if (result.Accepted)
             {
                 return Results.NoContent();
@@ -139,7 +141,7 @@ internal static class ApiEndpoints
             return result.Errors.Any(e => e.Message.EndsWith("does not exist", StringComparison.Ordinal))
                 ? Problems.NotFound(result.Errors[0].Message)
                 : Problems.Spec(result.Errors);
-        });
+        }).RequireRole(ApiRole.Admin);
         api.MapGet($"/{plural}/{{name}}/versions", async (string name, bool? yaml, ISpecStore store, CancellationToken ct) =>
         {
             var versions = await store.ListVersionsAsync(kind, name, ct);
@@ -147,21 +149,21 @@ internal static class ApiEndpoints
                 ? Problems.NotFound($"{kind} '{name}' has no versions (it never existed)")
                 : Results.Json(versions.Select(v => VersionView.From(v, yaml ?? false)), ApiJson.Options);
         });
-        api.MapPost($"/{plural}/{{name}}/rollback", async (string name, RollbackBody body, SpecService spec, CancellationToken ct) =>
+        api.MapPost($"/{plural}/{{name}}/rollback", async (string name, RollbackBody body, HttpContext http, SpecService spec, CancellationToken ct) =>
         {
-            var result = await spec.RollbackAsync(kind, name, body.Version, Actor.Api, ct);
+            var result = await spec.RollbackAsync(kind, name, body.Version, http.Actor(), ct);
             if (!result.Accepted)
             {
                 return result.Errors[0].Field == "version" ? Problems.NotFound(result.Errors[0].Message) : Problems.Spec(result.Errors);
             }
 
             return Results.Json(new { name, version = result.Written.FirstOrDefault()?.Version, restored = body.Version }, ApiJson.Options);
-        });
+        }).RequireRole(ApiRole.Admin);
     }
 
     private static void MapMachines(RouteGroupBuilder api)
     {
-        api.MapGet("/machines", async (string? state, string? profile, string? tag, long? after, int? limit, IMachineStore store, CancellationToken ct) =>
+        api.MapGet("/machines", async (string? state, string? profile, string? tag, long? after, int? limit, IMachineStore store, SpecService spec, CancellationToken ct) =>
         {
             MachineState? s = null;
             if (state is not null)
@@ -175,20 +177,21 @@ internal static class ApiEndpoints
             }
 
             var list = await store.ListMachinesAsync(new MachineQuery { State = s, Profile = profile, Tag = tag, AfterId = after ?? 0, Limit = limit ?? 1000 }, ct);
-            return Results.Json(list.Select(MachineView.From), ApiJson.Options);
+            return Results.Json(list.Select(m => MachineView.From(m, Redaction.SecretsOf(spec, m.Profile))), ApiJson.Options);
         });
         api.MapGet("/machines/{mac}", async (string mac, ProvisioningService svc, CancellationToken ct) =>
             await WithMac(mac, async m =>
             {
                 var machine = await svc.FindAsync(m, ct);
-                return machine is null ? Problems.NotFound($"no machine has MAC {m}") : Results.Json(MachineView.From(machine), ApiJson.Options);
+                return machine is null ? Problems.NotFound($"no machine has MAC {m}") : Results.Json(MachineView.From(machine, Redaction.SecretsOf(svc.Spec, machine.Profile)), ApiJson.Options);
             }));
-        api.MapPut("/machines/{mac}", async (string mac, MachineBody body, ProvisioningService svc, CancellationToken ct) =>
-            await WithMac(mac, async m => MachineResponse(await svc.PutAsync(m, body.ToInput(), Actor.Api, ct))));
-        api.MapDelete("/machines/{mac}", async (string mac, ProvisioningService svc, CancellationToken ct) =>
-            await WithMac(mac, async m => await svc.DeleteAsync(m, Actor.Api, ct) ? Results.NoContent() : Problems.NotFound($"no machine has MAC {m}")));
-        api.MapPost("/machines/{mac}/reimage", async (string mac, ProvisioningService svc, CancellationToken ct) =>
-            await WithMac(mac, async m => MachineResponse(await svc.ReimageAsync(m, Actor.Api, ct))));
+        api.MapPut("/machines/{mac}", async (string mac, MachineBody body, HttpContext http, ProvisioningService svc, CancellationToken ct) =>
+            await WithMac(mac, async m => MachineResponse(await svc.PutAsync(m, body.ToInput(), http.Actor(), ct), svc.Spec)));
+        api.MapDelete("/machines/{mac}", async (string mac, HttpContext http, ProvisioningService svc, CancellationToken ct) =>
+            await WithMac(mac, async m => await svc.DeleteAsync(m, http.Actor(), ct) ? Results.NoContent() : Problems.NotFound($"no machine has MAC {m}")))
+            .RequireRole(ApiRole.Admin);
+        api.MapPost("/machines/{mac}/reimage", async (string mac, HttpContext http, ProvisioningService svc, CancellationToken ct) =>
+            await WithMac(mac, async m => MachineResponse(await svc.ReimageAsync(m, http.Actor(), ct), svc.Spec)));
         api.MapGet("/machines/{mac}/render/{file}", async (string mac, string file, ProvisioningService svc, CancellationToken ct) =>
             await WithMac(mac, async m =>
             {
@@ -205,8 +208,9 @@ internal static class ApiEndpoints
                     return notFound ? Problems.NotFound(error!) : Problems.RenderFailed(error!);
                 }
 
+                var secrets = Redaction.SecretsOf(svc.Spec, (await svc.FindAsync(m, ct))?.Profile);
                 return Results.Json(vars.OrderBy(v => v.Key, StringComparer.Ordinal)
-                    .ToDictionary(v => v.Key, v => new SourcedView(v.Value.Value, v.Value.Source)), ApiJson.Options);
+                    .ToDictionary(v => v.Key, v => new SourcedView(Redaction.Value(v.Key, v.Value.Value, secrets), v.Value.Source)), ApiJson.Options);
             }));
         api.MapPost("/machines/import", async (HttpRequest req, ProvisioningService svc, CancellationToken ct) =>
         {
@@ -242,18 +246,45 @@ internal static class ApiEndpoints
                 items = list.Select(i => (i.Mac ?? "", (i.Machine ?? new MachineBody()).ToInput())).ToList();
             }
 
-            var (machines, problems) = await svc.ImportAsync(items, Actor.Api, ct);
+            var (machines, problems) = await svc.ImportAsync(items, req.HttpContext.Actor(), ct);
             return machines is null
                 ? Problems.Invalid($"{problems.Count} problem(s); nothing was imported: {string.Join("; ", problems.Take(10))}", problems.Select(p => new { message = p }))
                 : Results.Json(new { imported = machines.Count }, ApiJson.Options);
-        });
+        }).RequireRole(ApiRole.Admin);
     }
 
-    private static IResult MachineResponse(MachineResult result)
+    private static void MapTokens(RouteGroupBuilder api)
+    {
+        api.MapGet("/tokens", async (TokenService tokens, CancellationToken ct) =>
+            Results.Json((await tokens.ListAsync(ct)).Select(t => new
+            {
+                name = t.Name,
+                role = t.Role.ToString().ToLowerInvariant(),
+                created = t.Created,
+                revoked = t.Revoked,
+            }), ApiJson.Options)).RequireRole(ApiRole.Admin);
+        api.MapPost("/tokens", async (TokenBody body, HttpContext http, TokenService tokens, CancellationToken ct) =>
+        {
+            if (!TokenService.TryParseRole(body.Role, out var role))
+            {
+                return Problems.Invalid([("role", $"'{body.Role}' is not a role; use admin, operator or viewer")]);
+            }
+
+            var (token, secret, error) = await tokens.CreateAsync(body.Name ?? "", role, http.Actor(), ct);
+            return token is null
+                ? Problems.Invalid([("name", error!)])
+                : Results.Json(new { name = token.Name, role = token.Role.ToString().ToLowerInvariant(), token = secret }, ApiJson.Options, statusCode: StatusCodes.Status201Created);
+        }).RequireRole(ApiRole.Admin);
+        api.MapDelete("/tokens/{name}", async (string name, HttpContext http, TokenService tokens, CancellationToken ct) =>
+            await tokens.RevokeAsync(name, http.Actor(), ct) ? Results.NoContent() : Problems.NotFound($"no valid token is named '{name}'"))
+            .RequireRole(ApiRole.Admin);
+    }
+
+    private static IResult MachineResponse(MachineResult result, SpecService spec)
     {
         if (result.Succeeded)
         {
-            return Results.Json(MachineView.From(result.Machine!), ApiJson.Options);
+            return Results.Json(MachineView.From(result.Machine!, Redaction.SecretsOf(spec, result.Machine!.Profile)), ApiJson.Options);
         }
 
         if (result.Errors is { Count: > 0 } errors)
@@ -308,11 +339,12 @@ internal static class ApiEndpoints
         initrd = d.Initrd,
         kernel_args = d.KernelArgs,
         install_tree = d.InstallTree,
-        variables = d.Variables,
+        variables = SecretVariables.Redact(d.Variables, d.Secrets.ToHashSet()),
+        secrets = d.Secrets,
         comment = d.Comment,
     };
 
-    private static object ProfileView(Profile p) => new
+    private static object ProfileView(Profile p, SpecService spec) => new
     {
         name = p.Name,
         distro = p.Distro,
@@ -321,7 +353,8 @@ internal static class ApiEndpoints
         boot_loader = p.BootLoader?.ToString().ToLowerInvariant(),
         install_timeout_minutes = p.InstallTimeoutMinutes,
         kernel_args = p.KernelArgs,
-        variables = p.Variables,
+        variables = SecretVariables.Redact(p.Variables, Redaction.SecretsOf(spec, p.Name)),
+        secrets = p.Secrets,
         handoff = p.Handoff,
         comment = p.Comment,
     };
@@ -331,10 +364,4 @@ internal static class ApiEndpoints
         var list = known.Order(StringComparer.Ordinal).ToList();
         return $"{kind} '{name}' does not exist; known {kind}s: {(list.Count == 0 ? "(none)" : string.Join(", ", list))}";
     }
-}
-
-/// <summary>Who made a change (until API tokens name the caller).</summary>
-internal static class Actor
-{
-    public const string Api = "api";
 }

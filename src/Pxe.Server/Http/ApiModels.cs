@@ -25,7 +25,7 @@ public sealed record MachineView(
     DateTimeOffset Updated,
     long Revision)
 {
-    internal static MachineView From(Machine m) => new(
+    internal static MachineView From(Machine m, IReadOnlySet<string> secrets) => new(
         m.Macs.Select(x => x.ToString()).ToList(),
         m.Hostname,
         m.Domain,
@@ -35,7 +35,7 @@ public sealed record MachineView(
         m.Profile,
         m.BootAction.ToString().ToLowerInvariant(),
         m.State.ToString(),
-        m.Variables,
+        Pxe.Profiles.Spec.SecretVariables.Redact(m.Variables, secrets),
         m.KernelArgs,
         m.Tags,
         m.Install is null ? null : new InstallView(m.Install.Started, m.Install.Deadline, m.Install.Attempt),
@@ -56,7 +56,8 @@ public sealed record EventView(long Id, DateTimeOffset Time, string? Mac, string
 /// <summary>A version of a distro or profile.</summary>
 public sealed record VersionView(int Version, DateTimeOffset Created, string Actor, string? Comment, bool Deleted, string? Yaml)
 {
-    internal static VersionView From(SpecVersion v, bool withYaml) => new(v.Version, v.Created, v.Actor, v.Comment, v.Deleted, withYaml ? v.Yaml : null);
+    internal static VersionView From(SpecVersion v, bool withYaml) =>
+        new(v.Version, v.Created, v.Actor, v.Comment, v.Deleted, withYaml && v.Yaml is not null ? Redaction.Yaml(v.Yaml) : null);
 }
 
 /// <summary>A resolved value with its source.</summary>
@@ -110,6 +111,9 @@ public sealed record ImportItem
 
     public MachineBody? Machine { get; init; }
 }
+
+/// <summary>The body of POST /api/v1/tokens.</summary>
+public sealed record TokenBody(string? Name, string? Role);
 
 /// <summary>The body of a rollback.</summary>
 public sealed record RollbackBody(int Version);

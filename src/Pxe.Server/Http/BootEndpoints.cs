@@ -63,7 +63,9 @@ internal static class BootEndpoints
             return Results.Text(outcome.Text, TextPlain);
         }
 
-        return outcome.NotFound ? Problems.NotFound(outcome.Error!) : Problems.RenderFailed(outcome.Error!);
+        return outcome.Forbidden ? Problems.Problem(StatusCodes.Status403Forbidden, "Forbidden", outcome.Error!)
+            : outcome.NotFound ? Problems.NotFound(outcome.Error!)
+            : Problems.RenderFailed(outcome.Error!);
     }
 
     private static async Task<IResult> Done(string macText, string? token, ProvisioningService svc, CancellationToken ct)
@@ -124,9 +126,9 @@ internal static class BootEndpoints
             return Problems.NotFound(result.Error!);
         }
 
-        return result.Error!.Contains("token", StringComparison.Ordinal)
-            ? Problems.Problem(StatusCodes.Status403Forbidden, "Forbidden", result.Error)
-            : Problems.Conflict(result.Error);
+        return result.Forbidden
+            ? Problems.Problem(StatusCodes.Status403Forbidden, "Forbidden", result.Error!)
+            : Problems.Conflict(result.Error!);
     }
 }
 

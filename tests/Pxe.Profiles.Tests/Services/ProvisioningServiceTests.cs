@@ -20,7 +20,7 @@ public partial class ProvisioningServiceTests
 
     private static string TokenOf(string script) => TokenPattern().Match(script).Groups[1].Value;
 
-    [GeneratedRegex("/t/([A-Za-z0-9_-]{43})/install")]
+    [GeneratedRegex("/t/([A-Za-z0-9_-]{43})/")]
     private static partial Regex TokenPattern();
 
     [Fact]
@@ -66,7 +66,9 @@ public partial class ProvisioningServiceTests
         bed.Clock.Now = bed.Clock.Now.AddMinutes(7);
         var done = await bed.Provisioning.DoneAsync(Mac, token, Ct);
         Assert.True(done.Succeeded, done.Error);
-        Assert.Equal((MachineState.Installed, BootAction.Local, null), (done.Machine!.State, done.Machine.BootAction, done.Machine.Install));
+        Assert.Equal((MachineState.Installed, BootAction.Local), (done.Machine!.State, done.Machine.BootAction));
+        // The token keeps working for first-boot reports, for a day.
+        Assert.Equal(bed.Clock.Now + ProvisioningService.FirstBootReportWindow, done.Machine.Install!.Deadline);
 
         var next = await bed.Provisioning.BootAsync(Mac, BootFileKind.Ipxe, Ct);
         Assert.DoesNotContain("kernel ", next.Text);
@@ -76,8 +78,10 @@ public partial class ProvisioningServiceTests
 
         var events = await bed.Store.QueryEventsAsync(new EventQuery { Mac = Mac, Kind = EventKinds.Done }, Ct);
         Assert.Contains("after 420.0 s", Assert.Single(events).Message);
-        // The old token is spent.
-        Assert.False((await bed.Provisioning.DoneAsync(Mac, token, Ct)).Succeeded);
+        // The install is over: a second done is a conflict, not a new install.
+        var second = await bed.Provisioning.DoneAsync(Mac, token, Ct);
+        Assert.False(second.Succeeded);
+        Assert.False(second.Forbidden);
     }
 
     [Fact]
@@ -87,7 +91,8 @@ public partial class ProvisioningServiceTests
         await Assign(bed);
         var t1 = TokenOf((await bed.Provisioning.BootAsync(Mac, BootFileKind.Ipxe, Ct)).Text!);
         await bed.Provisioning.DoneAsync(Mac, t1, Ct);
-        var firstboot = await bed.Provisioning.ReportAsync(Mac, null, "firstboot", "ok", "puppet applied role web", Ct);
+        Assert.True((await bed.Provisioning.ReportAsync(Mac, null, "firstboot", "ok", "no token", Ct)).Forbidden);
+        var firstboot = await bed.Provisioning.ReportAsync(Mac, t1, "firstboot", "ok", "puppet applied role web", Ct);
         Assert.Equal(MachineState.Deployed, firstboot.Machine!.State);
 
         var reimage = await bed.Provisioning.ReimageAsync(Mac, "operator", Ct);
@@ -154,20 +159,52 @@ public partial class ProvisioningServiceTests
     {
         await using var bed = await ProfilesTestBed.CreateAsync();
         await Assign(bed);
-        var ks = await bed.Provisioning.InstallFileAsync(Mac, "install", null, Ct);
+        var token = TokenOf((await bed.Provisioning.BootAsync(Mac, BootFileKind.Ipxe, Ct)).Text!);
+        var ks = await bed.Provisioning.InstallFileAsync(Mac, "install", token, Ct);
         Assert.Contains("network --device=52:54:00:12:34:56 --bootproto=static --ip=10.0.0.21", ks.Text);
         Assert.Contains("nginx", ks.Text);
 
-        var missing = await bed.Provisioning.InstallFileAsync(Mac, "user-data", null, Ct);
+        var missing = await bed.Provisioning.InstallFileAsync(Mac, "user-data", token, Ct);
         Assert.True(missing.NotFound);
 
         await bed.Provisioning.PutAsync(Mac, new MachineInput { Profile = "ubuntu2404" }, "admin", Ct);
-        var userData = await bed.Provisioning.InstallFileAsync(Mac, "user-data", null, Ct);
+        token = TokenOf((await bed.Provisioning.BootAsync(Mac, BootFileKind.Ipxe, Ct)).Text!);
+        var userData = await bed.Provisioning.InstallFileAsync(Mac, "user-data", token, Ct);
         Assert.StartsWith("#cloud-config", userData.Text);
-        var metaData = await bed.Provisioning.InstallFileAsync(Mac, "meta-data", null, Ct);
+        var metaData = await bed.Provisioning.InstallFileAsync(Mac, "meta-data", token, Ct);
         Assert.Contains("local-hostname: web01", metaData.Text);
-        var traversal = await bed.Provisioning.InstallFileAsync(Mac, "..%2frhel9.ks", null, Ct);
+        var traversal = await bed.Provisioning.InstallFileAsync(Mac, "..%2frhel9.ks", token, Ct);
         Assert.True(traversal.NotFound);
+    }
+
+    [Fact]
+    public async Task InstallFiles_NeedTheRunningInstallsToken()
+    {
+        await using var bed = await ProfilesTestBed.CreateAsync();
+        await Assign(bed);
+        var notYet = await bed.Provisioning.InstallFileAsync(Mac, "install", ProvisioningService.NewToken(), Ct);
+        Assert.True(notYet.Forbidden);
+        Assert.Contains("not installing", notYet.Error);
+
+        var token = TokenOf((await bed.Provisioning.BootAsync(Mac, BootFileKind.Ipxe, Ct)).Text!);
+        Assert.True((await bed.Provisioning.InstallFileAsync(Mac, "install", null, Ct)).Forbidden);
+        Assert.True((await bed.Provisioning.InstallFileAsync(Mac, "install", ProvisioningService.NewToken(), Ct)).Forbidden);
+        Assert.True((await bed.Provisioning.InstallFileAsync(Mac, "install", token, Ct)).Succeeded);
+
+        // Another machine's token does not open this machine's files.
+        var other = MacAddress.Parse("52:54:00:12:34:57");
+        await bed.Provisioning.PutAsync(other, new MachineInput { Profile = "web" }, "admin", Ct);
+        var otherToken = TokenOf((await bed.Provisioning.BootAsync(other, BootFileKind.Ipxe, Ct)).Text!);
+        Assert.True((await bed.Provisioning.InstallFileAsync(Mac, "install", otherToken, Ct)).Forbidden);
+
+        // After its deadline the token is dead.
+        bed.Clock.Now = bed.Clock.Now.AddMinutes(91);
+        var expired = await bed.Provisioning.InstallFileAsync(Mac, "install", token, Ct);
+        Assert.True(expired.Forbidden);
+        Assert.Contains("expired", expired.Error);
+
+        await bed.Events.FlushAsync(Ct);
+        Assert.Equal(5, (await bed.Store.QueryEventsAsync(new EventQuery { Mac = Mac, Kind = EventKinds.AccessDenied }, Ct)).Count);
     }
 
     [Fact]
@@ -177,7 +214,8 @@ public partial class ProvisioningServiceTests
         await Assign(bed);
         // The machine removes a variable the kickstart needs.
         await bed.Provisioning.PutAsync(Mac, new MachineInput { Variables = new Dictionary<string, object?> { ["!root_password_hash"] = null } }, "admin", Ct);
-        var r = await bed.Provisioning.InstallFileAsync(Mac, "install", null, Ct);
+        var token = TokenOf((await bed.Provisioning.BootAsync(Mac, BootFileKind.Ipxe, Ct)).Text!);
+        var r = await bed.Provisioning.InstallFileAsync(Mac, "install", token, Ct);
         Assert.False(r.Succeeded);
         Assert.False(r.NotFound);
         Assert.Contains("root_password_hash", r.Error);

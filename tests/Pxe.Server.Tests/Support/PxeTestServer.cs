@@ -23,7 +23,24 @@ internal sealed class PxeTestServer : IAsyncDisposable
         Dirs = dirs;
         _ownsDirs = ownsDirs;
         Url = options.HttpUrl;
+        AdminToken = File.ReadAllText(Path.Combine(dirs.Data, "admin-token")).Trim();
         Http = new HttpClient { BaseAddress = new Uri(Url), Timeout = TimeSpan.FromSeconds(30) };
+        Http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminToken);
+    }
+
+    /// <summary>The admin token the server wrote to its data directory at first start.</summary>
+    public string AdminToken { get; }
+
+    /// <summary>A client with no token, or with <paramref name="token"/>.</summary>
+    public HttpClient Client(string? token = null)
+    {
+        var http = new HttpClient { BaseAddress = new Uri(Url), Timeout = TimeSpan.FromSeconds(30) };
+        if (token is not null)
+        {
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        }
+
+        return http;
     }
 
     public WebApplication App { get; }
