@@ -93,7 +93,7 @@ public sealed class LabNetworkTests
     private static DhcpLease? LeaseOf(InMemoryLeaseStore store, string mac)
         => store.Snapshot().FirstOrDefault(l => l.Mac.Equals(PhysicalAddress.Parse(mac.Replace(':', '-'))));
 
-    [LabFact("dhclient=isc-dhcp-client")]
+    [ToolFact("root", "ip", "dhclient=isc-dhcp-client")]
     public async Task Dhclient_ObtainsRenewsAndReleasesALease_InFullMode()
     {
         string dhclient = Tools.Require("dhclient", "isc-dhcp-client");
@@ -133,7 +133,7 @@ public sealed class LabNetworkTests
         Assert.DoesNotContain(server.Logs.Entries, e => e.Id.Name == "ArpFallback");
     }
 
-    [LabFact("udhcpc=udhcpc")]
+    [ToolFact("root", "ip", "udhcpc=udhcpc")]
     public async Task Udhcpc_ObtainsRenewsAndReleasesALease_InFullMode()
     {
         string udhcpc = Tools.Require("udhcpc", "udhcpc");
@@ -166,7 +166,7 @@ public sealed class LabNetworkTests
         await Lab.WaitUntilAsync(() => LeaseOf(server.Store, mac)?.State == DhcpLeaseState.Released, Patience, () => $"release not stored.\n{client.Output}\n{server.LogText}");
     }
 
-    [LabFact("udhcpc=udhcpc", "dhcrelay=isc-dhcp-relay")]
+    [ToolFact("root", "ip", "udhcpc=udhcpc", "dhcrelay=isc-dhcp-relay")]
     public async Task RelayedClient_GetsAnAddressFromTheRelaySubnet()
     {
         string udhcpc = Tools.Require("udhcpc", "udhcpc");
@@ -196,7 +196,7 @@ public sealed class LabNetworkTests
         Assert.Contains($"bound {lease.Address}", ReadLog(log), StringComparison.Ordinal);
     }
 
-    [LabFact("dnsmasq=dnsmasq-base", "udhcpc=udhcpc")]
+    [ToolFact("root", "ip", "dnsmasq=dnsmasq-base", "udhcpc=udhcpc")]
     public async Task ProxyMode_BesideDnsmasq_PxeClientGetsAddressFromDnsmasqAndBootFileFromUs_OthersNothing()
     {
         string dnsmasq = Tools.Require("dnsmasq", "dnsmasq-base");
@@ -256,7 +256,7 @@ public sealed class LabNetworkTests
         Assert.True(server.Server.Counters.Ignored >= ignored + 2, $"ignored {server.Server.Counters.Ignored - ignored}");
     }
 
-    [LabFact("udhcpc=udhcpc", "tshark=tshark")]
+    [ToolFact("root", "ip", "udhcpc=udhcpc", "tshark=tshark")]
     public async Task NoReply_LeavesAnInterfaceTheServerWasNotConfiguredFor()
     {
         string udhcpc = Tools.Require("udhcpc", "udhcpc");

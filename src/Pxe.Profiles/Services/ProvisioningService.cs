@@ -47,6 +47,32 @@ public sealed class ProvisioningService(IMachineStore machines, EventLog events,
     /// <summary>Finds a machine by any of its MACs.</summary>
     public Task<Machine?> FindAsync(MacAddress mac, CancellationToken ct) => machines.FindByMacAsync(mac, ct);
 
+    /// <summary>
+    /// Records a MAC seen by another service (a DHCP request) as Discovered, once, when the policy says so; a known MAC
+    /// is left alone. Returns whether a machine was created.
+    /// </summary>
+    public async Task<bool> RecordDiscoveredAsync(MacAddress mac, string how, CancellationToken ct)
+    {
+        if (!discovery.RecordUnknown || await machines.FindByMacAsync(mac, ct) is not null)
+        {
+            return false;
+        }
+
+        try
+        {
+            await machines.SaveMachineAsync(new Machine { Macs = [mac], State = MachineState.Discovered, BootAction = BootAction.Local },
+                Event(mac, EventKinds.Discovered, $"unknown MAC {mac} seen: {Clean(how, 300)}; recorded as Discovered", "machine"), ct);
+            return true;
+        }
+        catch (StoreConflictException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Posts an observational event about a machine (a DHCP lease, a TFTP transfer) to the batched log.</summary>
+    public void Observe(MacAddress mac, string kind, string message) => events.Post(Event(mac, kind, Clean(message, 1000), "machine"));
+
     /// <summary>Creates a machine or changes it (PUT semantics: given fields replace, missing fields keep).</summary>
     public async Task<MachineResult> PutAsync(MacAddress mac, MachineInput input, string actor, CancellationToken ct)
     {

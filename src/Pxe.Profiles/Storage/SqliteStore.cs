@@ -232,6 +232,15 @@ public sealed class SqliteStore : ISpecStore, IMachineStore, IEventStore, ILease
     }
 
     /// <inheritdoc />
+    public async Task<Machine?> FindByIPv4Async(IPAddress address, CancellationToken ct)
+    {
+        await using var conn = await OpenConnectionAsync(ct);
+        await using var cmd = Command(conn, null, $"SELECT {MachineColumns} FROM machines m WHERE m.ipv4 = $ip;", ("$ip", address.ToString()));
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        return await r.ReadAsync(ct) ? ReadMachine(r) : null;
+    }
+
+    /// <inheritdoc />
     public async Task<IReadOnlyList<Machine>> ListMachinesAsync(MachineQuery query, CancellationToken ct)
     {
         await using var conn = await OpenConnectionAsync(ct);

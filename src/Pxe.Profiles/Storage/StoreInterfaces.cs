@@ -84,6 +84,9 @@ public interface IMachineStore
     /// <summary>The machine owning <paramref name="mac"/>, or null.</summary>
     Task<Machine?> FindByMacAsync(MacAddress mac, CancellationToken ct);
 
+    /// <summary>The machine whose static address is <paramref name="address"/>, or null.</summary>
+    Task<Machine?> FindByIPv4Async(System.Net.IPAddress address, CancellationToken ct);
+
     /// <summary>Machines matching the query, in id order.</summary>
     Task<IReadOnlyList<Machine>> ListMachinesAsync(MachineQuery query, CancellationToken ct);
 

@@ -35,6 +35,7 @@ public static class PxeCommandLine
             ProfilesCommand(),
             EventsCommand(),
             TokensCommand(),
+            LeasesCommand(),
         };
         return await root.Parse(args).InvokeAsync();
     }
@@ -95,6 +96,29 @@ public static class PxeCommandLine
             try
             {
                 await app.StartAsync(ct);
+                if (app.Services.GetService<Pxe.Tftp.Server.TftpServer>() is { } tftp)
+                {
+                    try
+                    {
+                        await tftp.Listening.WaitAsync(TimeSpan.FromSeconds(30), ct);
+                    }
+                    catch (Exception e) when (e is System.Net.Sockets.SocketException or UnauthorizedAccessException)
+                    {
+                        await app.DisposeAsync();
+                        return Fail($"cannot start the TFTP service on UDP port {options.Tftp.Port}: {e.Message} (another TFTP server? ports below 1024 need root; set Tftp:Enabled=false to run without it)");
+                    }
+                }
+
+                if (app.Services.GetService<Pxe.Dhcp.DhcpServer>() is { } dhcp)
+                {
+                    await dhcp.Ready.WaitAsync(TimeSpan.FromSeconds(30), ct);
+                }
+            }
+            catch (Exception e) when (e is System.Net.Sockets.SocketException or UnauthorizedAccessException or TimeoutException
+                                      || (e is InvalidOperationException && e.Message.Contains("DHCP", StringComparison.Ordinal)))
+            {
+                await app.DisposeAsync();
+                return Fail($"cannot start the DHCP service on {string.Join(", ", options.Dhcp.Interfaces)}: {e.Message} (is another DHCP server running, or are you not root?)");
             }
             catch (IOException e)
             {
@@ -238,6 +262,25 @@ public static class PxeCommandLine
         cmd.SetAction((pr, ct) => Api(pr, async api =>
             PrintEvents(await api.GetAsync("/api/v1/events" + Query(("mac", pr.GetValue(mac)), ("kind", pr.GetValue(kind)),
                 ("limit", pr.GetValue(limit).ToString(System.Globalization.CultureInfo.InvariantCulture))), ct))));
+        return cmd;
+    }
+
+    private static Command LeasesCommand()
+    {
+        var cmd = new Command("leases", "DHCP leases");
+        var state = new Option<string?>("--state") { Description = "only leases in this state (bound, released, declined, expired)" };
+        var list = new Command("list", "list DHCP leases") { state };
+        list.SetAction((pr, ct) => Api(pr, async api =>
+        {
+            var table = new Table().AddColumns("Address", "MAC", "State", "Expires", "Host name");
+            foreach (var l in (await api.GetAsync("/api/v1/leases" + Query(("state", pr.GetValue(state))), ct)).EnumerateArray())
+            {
+                table.AddRow(Esc(Str(l, "address")), Esc(Str(l, "mac")), Esc(Str(l, "state")), Esc(Str(l, "expires")), Esc(Str(l, "hostname")));
+            }
+
+            AnsiConsole.Write(table);
+        }));
+        cmd.Subcommands.Add(list);
         return cmd;
     }
 

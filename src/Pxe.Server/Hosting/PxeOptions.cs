@@ -60,6 +60,12 @@ public sealed record PxeOptions
     /// <summary>PEM private key of <see cref="CertificateFile"/> (omit when the certificate file holds the key too).</summary>
     public string? CertificateKeyFile { get; init; }
 
+    /// <summary>The TFTP service (boot loaders, and generated pxelinux and GRUB configs).</summary>
+    public Tftp.TftpSettings Tftp { get; init; } = new();
+
+    /// <summary>The DHCP/PXE service (off unless configured: it answers only on the interfaces named here).</summary>
+    public Dhcp.DhcpSettings Dhcp { get; init; } = new();
+
     /// <summary>How often installs past their deadline are marked Failed. Default 30 s.</summary>
     public TimeSpan InstallTimeoutCheckInterval { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -148,6 +154,22 @@ public sealed record PxeOptions
         if (!RecordUnknownMachines && !string.IsNullOrWhiteSpace(DefaultProfile))
         {
             errors.Add("DefaultProfile needs RecordUnknownMachines=true: an unknown machine's install is tracked (and its install files protected by a token) only once it is recorded");
+        }
+
+        if (Tftp.Enabled)
+        {
+            errors.AddRange(Tftp.ToOptions(HttpUrl, DataDirectory).Errors);
+        }
+
+        var (_, dhcpErrors) = Dhcp.ToOptions(EffectiveServerUrl, NextServer);
+        errors.AddRange(dhcpErrors);
+        if (dhcpErrors.Count == 0 && Dhcp.Mode != "off")
+        {
+            var present = System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces().Select(i => i.Name).ToHashSet();
+            foreach (var name in Dhcp.Interfaces.Where(i => !present.Contains(i)))
+            {
+                errors.Add($"Dhcp:Interfaces: interface '{name}' does not exist on this host; interfaces here: {string.Join(", ", present.Order(StringComparer.Ordinal))}");
+            }
         }
 
         if (MaxRequestBodyBytes is < 1024 or > 1024L * 1024 * 1024)

@@ -1,13 +1,18 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Http.Json;
+using Pxe.Dhcp;
 using Pxe.Profiles.Domain;
 using Microsoft.AspNetCore.StaticFiles;
 using Pxe.Profiles.Rendering;
 using Pxe.Profiles.Services;
 using Pxe.Profiles.Spec;
 using Pxe.Profiles.Storage;
+using Pxe.Server.Dhcp;
 using Pxe.Server.Http;
+using Pxe.Server.Tftp;
+using Pxe.Tftp.Files;
+using Pxe.Tftp.Server;
 
 namespace Pxe.Server.Hosting;
 
@@ -148,6 +153,26 @@ public static partial class ServerApp
         builder.Services.AddSingleton(new ApiRateLimiter(options.ApiRequestsPerSecond));
         builder.Services.AddSingleton(new ProvisioningOptionsView(options.EffectiveServerUrl));
         builder.Services.AddHostedService<InstallTimeoutService>();
+        var (tftpOptions, _) = options.Tftp.ToOptions(options.HttpUrl, options.DataDirectory);
+        if (options.Tftp.Enabled && tftpOptions is not null)
+        {
+            Directory.CreateDirectory(tftpOptions.RootFolder);
+            builder.Services.AddSingleton(sp => new TftpServer(tftpOptions,
+                new CompositeFileSource(new GeneratedBootFiles(sp.GetRequiredService<ProvisioningService>()), new RootFolderFileSource(tftpOptions.RootFolder)),
+                sp.GetRequiredService<ILoggerFactory>()));
+            builder.Services.AddHostedService(sp => new TftpHostedService(sp.GetRequiredService<TftpServer>()));
+        }
+
+        var (dhcpOptions, _) = options.Dhcp.ToOptions(options.EffectiveServerUrl, options.NextServer);
+        builder.Services.AddSingleton<ILeaseTable>(store);
+        if (dhcpOptions is { Mode: not DhcpMode.Off })
+        {
+            builder.Services.AddSingleton(sp => new DhcpServer(dhcpOptions,
+                new BootInventoryAdapter(store, spec, sp.GetRequiredService<ProvisioningService>()),
+                new LeaseStoreAdapter(store),
+                sp.GetRequiredService<ILoggerFactory>()));
+            builder.Services.AddHostedService(sp => new DhcpHostedService(sp.GetRequiredService<DhcpServer>()));
+        }
         configure?.Invoke(builder);
 
         var app = builder.Build();

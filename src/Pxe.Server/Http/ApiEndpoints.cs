@@ -59,6 +59,44 @@ internal static class ApiEndpoints
 
         MapMachines(api);
         MapTokens(api);
+        api.MapGet("/leases", async (string? state, string? mac, ILeaseTable leases, CancellationToken ct) =>
+        {
+            LeaseState? wanted = null;
+            if (state is not null)
+            {
+                if (!Enum.TryParse<LeaseState>(state, ignoreCase: true, out var parsed) || !Enum.IsDefined(parsed))
+                {
+                    return Problems.BadRequest($"'{state}' is not a lease state; use one of {string.Join(", ", Enum.GetNames<LeaseState>()).ToLowerInvariant()}");
+                }
+
+                wanted = parsed;
+            }
+
+            MacAddress? only = null;
+            if (mac is not null)
+            {
+                if (!MacAddress.TryParse(mac, out var m, out var error))
+                {
+                    return Problems.BadRequest(error);
+                }
+
+                only = m;
+            }
+
+            var list = (await leases.LoadLeasesAsync(ct))
+                .Where(l => (wanted is null || l.State == wanted) && (only is null || l.Mac == only))
+                .Select(l => new
+                {
+                    address = l.Address.ToString(),
+                    mac = l.Mac.ToString(),
+                    client_id = l.ClientId,
+                    state = l.State.ToString().ToLowerInvariant(),
+                    starts = l.Starts,
+                    expires = l.Expires,
+                    hostname = l.HostName,
+                });
+            return Results.Json(list, ApiJson.Options);
+        });
         api.MapGet("/events", async (string? mac, string? kind, string? actor, DateTimeOffset? since, long? after, int? limit, IEventStore events, CancellationToken ct) =>
         {
             MacAddress? m = null;

@@ -103,10 +103,10 @@ public sealed class ShippedTemplateTests
         Assert.Empty(KickstartChecker.Check("text\n# c\n%packages\ncurl\n%end\n"));
     }
 
-    [ToolFact("debconf-set-selections", "debconf")]
+    [ToolFact("debconf-set-selections=debconf")]
     public void Preseed_PassesDebconfCheck()
     {
-        var tool = ToolLocator.Require("debconf-set-selections", "debconf");
+        var tool = Tools.Require("debconf-set-selections", "debconf");
         foreach (var sample in new[] { "static", "dhcp" })
         {
             var text = RenderOk(Shipped, "install/debian12.preseed", Sample(sample));
@@ -124,10 +124,10 @@ public sealed class ShippedTemplateTests
         }
     }
 
-    [ToolFact("debconf-set-selections", "debconf")]
+    [ToolFact("debconf-set-selections=debconf")]
     public void PreseedCheck_CatchesABrokenLine()
     {
-        var tool = ToolLocator.Require("debconf-set-selections", "debconf");
+        var tool = Tools.Require("debconf-set-selections", "debconf");
         var file = Path.Combine(Path.GetTempPath(), $"pxe-preseed-{Guid.NewGuid():N}.cfg");
         try
         {
@@ -246,10 +246,10 @@ public sealed class ShippedTemplateTests
         Assert.Empty(Shipped.RequiredVariables("boot/grub-root.cfg"));
     }
 
-    [ToolFact("grub-script-check", "grub-common")]
+    [ToolFact("grub-script-check=grub-common")]
     public void GrubConfigs_PassGrubScriptCheck()
     {
-        var checker = ToolLocator.Require("grub-script-check", "grub-common");
+        var checker = Tools.Require("grub-script-check", "grub-common");
 
         foreach (var (name, variables) in new[] { ("boot/grub.cfg", StaticMachine()), ("boot/grub.cfg", LocalBootMachine()), ("boot/grub-root.cfg", StaticMachine()) })
         {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Pxe.Profiles.Templates;
 
 namespace Pxe.Profiles.Tests.Templates;
@@ -6,11 +5,10 @@ namespace Pxe.Profiles.Tests.Templates;
 /// <summary>Paths, sample variables and small helpers shared by the template tests.</summary>
 internal static class TemplateTestSupport
 {
-    private static readonly Lazy<string> RepoRootLazy = new(FindRepoRoot);
-    private static readonly Lazy<TemplateLibrary> ShippedLazy = new(LoadShipped);
+        private static readonly Lazy<TemplateLibrary> ShippedLazy = new(LoadShipped);
 
     /// <summary>The repository root (the folder holding PxeServer.sln and templates/).</summary>
-    public static string RepoRoot => RepoRootLazy.Value;
+    public static string RepoRoot => RepoPaths.Root;
 
     /// <summary>The shipped templates folder.</summary>
     public static string ShippedTemplates => Path.Combine(RepoRoot, "templates");
@@ -119,25 +117,11 @@ internal static class TemplateTestSupport
         return result.Text!;
     }
 
-    /// <summary>Runs a program and returns its exit code and combined output.</summary>
+    /// <summary>Runs a program (60 s at most) and returns its exit code and combined output.</summary>
     public static (int ExitCode, string Output) Run(string fileName, params string[] arguments)
     {
-        var psi = new ProcessStartInfo(fileName) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in arguments)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        using var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {fileName}");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(60_000))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{fileName} did not finish within 60 s");
-        }
-
-        return (process.ExitCode, stdout.Result + stderr.Result);
+        var result = Tools.Run(fileName, arguments, TimeSpan.FromSeconds(60));
+        return (result.ExitCode, result.Output);
     }
 
     private static Dictionary<string, object?> Distro(string name, string breed, string installTree) => new(StringComparer.Ordinal)
@@ -149,19 +133,6 @@ internal static class TemplateTestSupport
         ["initrd"] = $"{name}/initrd.img",
         ["install_tree"] = installTree,
     };
-
-    private static string FindRepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "PxeServer.sln")) && Directory.Exists(Path.Combine(dir.FullName, "templates")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"no PxeServer.sln with a templates/ folder above {AppContext.BaseDirectory}");
-    }
 
     private static TemplateLibrary LoadShipped() => LoadOk(ShippedTemplates);
 }
@@ -184,54 +155,4 @@ internal sealed class TempTemplates : IDisposable
     public string Directory { get; }
 
     public void Dispose() => System.IO.Directory.Delete(Directory, recursive: true);
-}
-
-/// <summary>
-/// A fact that needs an external program. When the program is missing: under CI=true the test runs anyway (and the
-/// test installs the package or fails); on a developer machine it is skipped with the reason.
-/// </summary>
-internal sealed class ToolFactAttribute : FactAttribute
-{
-    public ToolFactAttribute(string program, string debianPackage)
-    {
-        if (ToolLocator.Find(program) is null && !ToolLocator.IsCi)
-        {
-            Skip = $"{program} is not installed (Debian package {debianPackage}); install it or run with CI=true";
-        }
-    }
-}
-
-/// <summary>Finds programs on PATH and installs missing ones under CI.</summary>
-internal static class ToolLocator
-{
-    public static bool IsCi => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
-
-    public static string? Find(string program)
-    {
-        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Append("/usr/sbin").Append("/usr/bin"))
-        {
-            var candidate = Path.Combine(dir, program);
-            if (dir.Length > 0 && File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        return null;
-    }
-
-    /// <summary>The program's path; under CI installs the Debian package when missing.</summary>
-    public static string Require(string program, string debianPackage)
-    {
-        var found = Find(program);
-        if (found is null && IsCi)
-        {
-            var (code, output) = TemplateTestSupport.Run("apt-get", "install", "-y", debianPackage);
-            Assert.True(code == 0, $"apt-get install -y {debianPackage} failed: {output}");
-            found = Find(program);
-        }
-
-        Assert.True(found is not null, $"{program} (Debian package {debianPackage}) is required");
-        return found!;
-    }
 }

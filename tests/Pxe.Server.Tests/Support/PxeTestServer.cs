@@ -67,6 +67,7 @@ internal sealed class PxeTestServer : IAsyncDisposable
                 TemplatesDirectory = dirs.Templates,
                 HttpUrl = $"http://127.0.0.1:{FreePort()}",
                 InstallTimeoutCheckInterval = TimeSpan.FromMinutes(10),
+                Tftp = new Tftp.TftpSettings { Port = 0 },
             };
             options = configure?.Invoke(options) ?? options;
             var (app, errors) = await ServerApp.BuildAsync(options, b => b.Logging.ClearProviders(), CancellationToken.None);

@@ -34,6 +34,7 @@ internal sealed class ServerProcess : IAsyncDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
+            Environment = { ["Pxe__Tftp__Port"] = "0" },
         };
         foreach (var a in (string[])["serve", "--data-dir", dirs.Data, "--spec-dir", dirs.Spec, "--templates-dir", dirs.Templates, "--http", url, .. extra])
         {

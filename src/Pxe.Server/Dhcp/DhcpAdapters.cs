@@ -1,0 +1,140 @@
+using System.Net;
+using System.Net.NetworkInformation;
+using Pxe.Dhcp;
+using Pxe.Profiles.Domain;
+using Pxe.Profiles.Services;
+using Pxe.Profiles.Storage;
+
+namespace Pxe.Server.Dhcp;
+
+/// <summary>The DHCP service's view of the inventory: reservations and boot-loader preference from machines and profiles.</summary>
+internal sealed class BootInventoryAdapter(IMachineStore machines, SpecService spec, ProvisioningService provisioning) : IBootInventory
+{
+    public async ValueTask<DhcpMachine?> FindByMacAsync(PhysicalAddress mac, CancellationToken cancellationToken)
+    {
+        var m = await machines.FindByMacAsync(MacAddress.FromBytes(mac.GetAddressBytes()), cancellationToken);
+        if (m is null)
+        {
+            return null;
+        }
+
+        var loader = m.Profile is not null && spec.Current.Resolve(m.Profile).Profile is { } p
+            ? p.BootLoader.Value switch
+            {
+                BootLoader.Pxelinux => DhcpBootLoader.Pxelinux,
+                BootLoader.Grub => DhcpBootLoader.Grub,
+                _ => DhcpBootLoader.Ipxe,
+            }
+            : DhcpBootLoader.Ipxe;
+        return new DhcpMachine
+        {
+            Mac = mac,
+            BootLoader = loader,
+            Reservation = m.IPv4 is null ? null : new DhcpReservation
+            {
+                Address = m.IPv4.Address,
+                PrefixLength = m.IPv4.PrefixLength,
+                Gateway = m.IPv4.Gateway,
+                DnsServers = m.IPv4.Dns,
+                HostName = m.Hostname,
+            },
+        };
+    }
+
+    public async ValueTask<bool> IsAddressReservedAsync(IPAddress address, CancellationToken cancellationToken) =>
+        await machines.FindByIPv4Async(address, cancellationToken) is not null;
+
+    public async ValueTask RecordDiscoveredAsync(DhcpDiscoveredClient client, CancellationToken cancellationToken)
+    {
+        var how = $"DHCP on {client.Interface}{(client.RelayAddress is null ? "" : $" via relay {client.RelayAddress}")}, architecture {client.Architecture}" +
+                  (client.VendorClass is null ? "" : $", class '{client.VendorClass}'") + (client.HostName is null ? "" : $", host name '{client.HostName}'");
+        await provisioning.RecordDiscoveredAsync(MacAddress.FromBytes(client.Mac.GetAddressBytes()), how, cancellationToken);
+    }
+
+    public ValueTask RecordLeaseEventAsync(DhcpLeaseEvent leaseEvent, CancellationToken cancellationToken)
+    {
+        var l = leaseEvent.Lease;
+        var what = leaseEvent.Kind switch
+        {
+            DhcpLeaseEventKind.Bound => $"lease {l.Address} granted until {l.Expires:u}",
+            DhcpLeaseEventKind.Renewed => $"lease {l.Address} renewed until {l.Expires:u}",
+            DhcpLeaseEventKind.Released => $"lease {l.Address} released",
+            DhcpLeaseEventKind.Declined => $"address {l.Address} declined (in use by another host); quarantined until {l.Expires:u}",
+            _ => $"lease {l.Address} expired",
+        };
+        provisioning.Observe(MacAddress.FromBytes(l.Mac.GetAddressBytes()), EventKinds.Lease, what);
+        return ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>The DHCP service's lease table, in the inventory's store (uniqueness enforced there).</summary>
+internal sealed class LeaseStoreAdapter(ILeaseTable table) : ILeaseStore
+{
+    public async ValueTask<IReadOnlyList<DhcpLease>> LoadAllAsync(CancellationToken cancellationToken) =>
+        (await table.LoadLeasesAsync(cancellationToken)).Select(ToDhcp).ToList();
+
+    public async ValueTask<IReadOnlyList<LeaseWriteResult>> CommitAsync(IReadOnlyList<LeaseWrite> writes, CancellationToken cancellationToken)
+    {
+        var changes = writes.Select(w => new LeaseChange(w.Kind switch
+        {
+            LeaseWriteKind.Bind => LeaseOperation.Bind,
+            LeaseWriteKind.Release => LeaseOperation.Release,
+            LeaseWriteKind.Decline => LeaseOperation.Decline,
+            _ => LeaseOperation.Expire,
+        }, ToStore(w.Lease), w.Now)).ToList();
+        var results = await table.CommitLeasesAsync(changes, cancellationToken);
+        return results.Select(r => new LeaseWriteResult(r.Outcome switch
+        {
+            LeaseOutcome.Committed => LeaseWriteOutcome.Committed,
+            LeaseOutcome.AddressInUse => LeaseWriteOutcome.AddressInUse,
+            _ => LeaseWriteOutcome.NotHeld,
+        }, r.Current is null ? null : ToDhcp(r.Current))).ToList();
+    }
+
+    private static Lease ToStore(DhcpLease l) => new()
+    {
+        Address = l.Address,
+        ClientId = l.ClientId,
+        Mac = MacAddress.FromBytes(l.Mac.GetAddressBytes()),
+        State = l.State switch
+        {
+            DhcpLeaseState.Bound => LeaseState.Bound,
+            DhcpLeaseState.Released => LeaseState.Released,
+            DhcpLeaseState.Declined => LeaseState.Declined,
+            _ => LeaseState.Expired,
+        },
+        Starts = l.Starts,
+        Expires = l.Expires,
+        HostName = l.HostName,
+    };
+
+    private static DhcpLease ToDhcp(Lease l)
+    {
+        Span<byte> mac = stackalloc byte[6];
+        l.Mac.CopyTo(mac);
+        return new DhcpLease
+        {
+            Address = l.Address,
+            ClientId = l.ClientId,
+            Mac = new PhysicalAddress(mac.ToArray()),
+            State = l.State switch
+            {
+                LeaseState.Bound => DhcpLeaseState.Bound,
+                LeaseState.Released => DhcpLeaseState.Released,
+                LeaseState.Declined => DhcpLeaseState.Declined,
+                _ => DhcpLeaseState.Expired,
+            },
+            Starts = l.Starts,
+            Expires = l.Expires,
+            HostName = l.HostName,
+        };
+    }
+}
+
+/// <summary>Runs the DHCP service inside `pxe serve` when it is configured (mode not off).</summary>
+internal sealed class DhcpHostedService(DhcpServer server) : BackgroundService
+{
+    public DhcpServer Server { get; } = server;
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => Server.RunAsync(stoppingToken);
+}
