@@ -192,6 +192,11 @@ public sealed class ProvisioningService(IMachineStore machines, EventLog events,
             return MachineResult.Missing(mac);
         }
 
+        if (CheckToken(machine, token) is not null && await machines.FindByMacUncachedAsync(mac, ct) is { } fresh)
+        {
+            machine = fresh;
+        }
+
         if (CheckToken(machine, token) is { } problem)
         {
             Deny(mac, $"report '{Clean(stage, 40)}' refused: {problem}");
@@ -348,9 +353,14 @@ public sealed class ProvisioningService(IMachineStore machines, EventLog events,
         }
 
         // Install files hold password hashes and hand-off credentials: only the running install, with its token, gets them.
-        var refusal = machine.State is MachineState.Installing or MachineState.Discovered
-            ? CheckToken(machine, token)
-            : $"machine {mac} is {machine.State}, not installing; install files are served only during an install";
+        var refusal = InstallFileRefusal(machine, token);
+        if (refusal is not null && await machines.FindByMacUncachedAsync(mac, ct) is { } fresh)
+        {
+            // Never refuse on a cached view: the install may have started a moment ago (on another server).
+            machine = fresh;
+            refusal = InstallFileRefusal(machine, token);
+        }
+
         if (refusal is not null)
         {
             Deny(mac, $"install file '{Clean(file, 64)}' refused: {refusal}");
@@ -501,6 +511,11 @@ public sealed class ProvisioningService(IMachineStore machines, EventLog events,
                 return MachineResult.Missing(mac);
             }
 
+            if (authorize?.Invoke(machine) is not null)
+            {
+                machine = await machines.FindByMacUncachedAsync(mac, ct) ?? machine;
+            }
+
             if (authorize?.Invoke(machine) is { } refusal)
             {
                 Deny(mac, $"{kind} refused: {refusal}");
@@ -536,6 +551,11 @@ public sealed class ProvisioningService(IMachineStore machines, EventLog events,
 
         return new MachineResult(null, $"machine {mac} keeps changing concurrently; retry");
     }
+
+    private string? InstallFileRefusal(Machine machine, string? token) =>
+        machine.State is MachineState.Installing or MachineState.Discovered
+            ? CheckToken(machine, token)
+            : $"machine {machine.PrimaryMac} is {machine.State}, not installing; install files are served only during an install";
 
     private void Deny(MacAddress mac, string message) => events.Post(Event(mac, EventKinds.AccessDenied, message, "machine"));
 

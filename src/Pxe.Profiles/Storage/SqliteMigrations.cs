@@ -101,5 +101,14 @@ internal static class SqliteMigrations
             revoked INTEGER NULL
         );
         """,
+
+        // 4: a counter every machine write bumps, so a cache (or another server) can tell cheaply that machines changed.
+        """
+        CREATE TABLE machines_revision (id INTEGER PRIMARY KEY CHECK (id = 1), revision INTEGER NOT NULL);
+        INSERT INTO machines_revision (id, revision) VALUES (1, 0);
+        CREATE TRIGGER machines_revision_insert AFTER INSERT ON machines BEGIN UPDATE machines_revision SET revision = revision + 1 WHERE id = 1; END;
+        CREATE TRIGGER machines_revision_update AFTER UPDATE ON machines BEGIN UPDATE machines_revision SET revision = revision + 1 WHERE id = 1; END;
+        CREATE TRIGGER machines_revision_delete AFTER DELETE ON machines BEGIN UPDATE machines_revision SET revision = revision + 1 WHERE id = 1; END;
+        """,
     ];
 }

@@ -232,6 +232,13 @@ public sealed class SqliteStore : ISpecStore, IMachineStore, IEventStore, ILease
     }
 
     /// <inheritdoc />
+    public async Task<long> GetMachinesRevisionAsync(CancellationToken ct)
+    {
+        await using var conn = await OpenConnectionAsync(ct);
+        return Convert.ToInt64(await Scalar(conn, null, "SELECT revision FROM machines_revision WHERE id = 1;", ct), CultureInfo.InvariantCulture);
+    }
+
+    /// <inheritdoc />
     public async Task<Machine?> FindByIPv4Async(IPAddress address, CancellationToken ct)
     {
         await using var conn = await OpenConnectionAsync(ct);

@@ -84,6 +84,15 @@ public interface IMachineStore
     /// <summary>The machine owning <paramref name="mac"/>, or null.</summary>
     Task<Machine?> FindByMacAsync(MacAddress mac, CancellationToken ct);
 
+    /// <summary>
+    /// The machine owning <paramref name="mac"/> read from the store itself, past any cache: used before refusing
+    /// something (a token, a state) so a cache can never be the reason for a refusal.
+    /// </summary>
+    Task<Machine?> FindByMacUncachedAsync(MacAddress mac, CancellationToken ct) => FindByMacAsync(mac, ct);
+
+    /// <summary>A number that changes whenever any machine is written (by this server or another sharing the store).</summary>
+    Task<long> GetMachinesRevisionAsync(CancellationToken ct);
+
     /// <summary>The machine whose static address is <paramref name="address"/>, or null.</summary>
     Task<Machine?> FindByIPv4Async(System.Net.IPAddress address, CancellationToken ct);
 

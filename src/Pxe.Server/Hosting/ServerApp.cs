@@ -137,7 +137,7 @@ public static partial class ServerApp
         var events = new EventLog(store);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(store);
-        builder.Services.AddSingleton<IMachineStore>(store);
+        builder.Services.AddSingleton<IMachineStore>(new CachedMachineStore(store, TimeProvider.System));
         builder.Services.AddSingleton<IEventStore>(store);
         builder.Services.AddSingleton<ISpecStore>(store);
         builder.Services.AddSingleton(events);
@@ -168,7 +168,7 @@ public static partial class ServerApp
         if (dhcpOptions is { Mode: not DhcpMode.Off })
         {
             builder.Services.AddSingleton(sp => new DhcpServer(dhcpOptions,
-                new BootInventoryAdapter(store, spec, sp.GetRequiredService<ProvisioningService>()),
+                new BootInventoryAdapter(sp.GetRequiredService<IMachineStore>(), spec, sp.GetRequiredService<ProvisioningService>()),
                 new LeaseStoreAdapter(store),
                 sp.GetRequiredService<ILoggerFactory>()));
             builder.Services.AddHostedService(sp => new DhcpHostedService(sp.GetRequiredService<DhcpServer>()));
