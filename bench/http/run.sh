@@ -93,10 +93,26 @@ items = [{"mac": "52:54:00:%02x:%02x:%02x" % ((i >> 16) & 255, (i >> 8) & 255, i
                       "gateway": "10.0.0.1", "dns": ["10.0.0.2"]}} for i in range(n)]
 json.dump(items, sys.stdout)
 PY
-status="$(curl -sS -o "$WORK/import.out" -w '%{http_code}' -X POST -H 'Content-Type: application/json' --data-binary "@$WORK/import.json" "$PXE/api/v1/machines/import")"
+TOKEN="$(cat "$WORK/data/admin-token")"
+status="$(curl -sS -o "$WORK/import.out" -w '%{http_code}' -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' --data-binary "@$WORK/import.json" "$PXE/api/v1/machines/import")"
 cat "$WORK/import.out"; echo
 [ "$status" = 200 ] || { echo "run.sh: the import failed (HTTP $status)" >&2; exit 1; }
-sample="$(curl -fsS "$PXE/boot/52:54:00:00:00:2a/install")"
+
+echo "== boot every machine once (each gets its install session and per-install token)"
+python3 - "$PXE" "$MACHINES" > "$WORK/urls.txt" <<'PY'
+import re, sys, urllib.request
+from concurrent.futures import ThreadPoolExecutor
+base, n = sys.argv[1], int(sys.argv[2])
+def boot(i):
+    mac = "52:54:00:%02x:%02x:%02x" % ((i >> 16) & 255, (i >> 8) & 255, i & 255)
+    script = urllib.request.urlopen(f"{base}/boot/ipxe?mac={mac}", timeout=30).read().decode()
+    return re.search(r"inst\.ks=https?://[^/ ]+(/boot/\S+/install)", script).group(1)
+with ThreadPoolExecutor(16) as pool:
+    for path in pool.map(boot, range(n)):
+        print(path)
+PY
+export PXE_BENCH_URLS="$WORK/urls.txt"
+sample="$(curl -fsS "$PXE$(head -n 42 "$WORK/urls.txt" | tail -n 1)")"
 echo "sample install file: $(printf '%s' "$sample" | wc -c) bytes, $(printf '%s\n' "$sample" | grep -c '') lines"
 
 echo "== warm-up (5 s)"

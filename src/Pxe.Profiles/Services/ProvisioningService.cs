@@ -124,7 +124,12 @@ public sealed class ProvisioningService(IMachineStore machines, EventLog events,
             errors.AddRange(problems.Select(p => $"item {i + 1} ({mac}): {p.Field}: {p.Message}"));
             if (machine is not null)
             {
-                list.Add(machine.Profile is null ? machine : machine with { State = MachineState.Ready });
+                // Like PUT: a machine given a profile is Ready and installs at its next boot unless the import says otherwise.
+                list.Add(machine.Profile is null ? machine : machine with
+                {
+                    State = MachineState.Ready,
+                    BootAction = input.BootAction is null ? BootAction.Install : machine.BootAction,
+                });
             }
         }
 

@@ -284,7 +284,7 @@ public partial class ProvisioningServiceTests
         var (ok, none) = await bed.Provisioning.ImportAsync(items, "admin", Ct);
         Assert.Empty(none);
         Assert.Equal(500, ok!.Count);
-        Assert.All(ok, m => Assert.Equal(MachineState.Ready, m.State));
+        Assert.All(ok, m => Assert.Equal((MachineState.Ready, BootAction.Install), (m.State, m.BootAction)));
     }
 
     [Fact]
