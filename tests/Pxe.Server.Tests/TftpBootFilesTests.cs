@@ -74,4 +74,14 @@ public sealed class TftpBootFilesTests : IAsyncLifetime
         var fallback = await Get("pxelinux.cfg/default");
         Assert.Contains("LOCALBOOT 0", fallback.Stdout, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task UefiHttpBoot_GetsTheSameLoadersOverHttp()
+    {
+        var efi = Enumerable.Range(0, 5000).Select(i => (byte)i).ToArray();
+        await File.WriteAllBytesAsync(Path.Combine(_server.Dirs.Data, "tftp", "ipxe.efi"), efi);
+        Assert.Equal(efi, await _server.Http.GetByteArrayAsync("/boot/ipxe.efi"));
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await _server.Http.GetAsync("/boot/missing.efi")).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await _server.Http.GetAsync("/boot/..%2fpxe.db.efi")).StatusCode);
+    }
 }

@@ -152,6 +152,7 @@ public static partial class ServerApp
         builder.Services.AddSingleton(tokens);
         builder.Services.AddSingleton(new ApiRateLimiter(options.ApiRequestsPerSecond));
         builder.Services.AddSingleton(new ProvisioningOptionsView(options.EffectiveServerUrl));
+        builder.Services.AddSingleton(new BootLoaderFiles(options.Tftp.RootFolder ?? Path.Combine(options.DataDirectory, "tftp")));
         builder.Services.AddHostedService<InstallTimeoutService>();
         var (tftpOptions, _) = options.Tftp.ToOptions(options.HttpUrl, options.DataDirectory);
         if (options.Tftp.Enabled && tftpOptions is not null)

@@ -19,6 +19,11 @@ internal static class BootEndpoints
         app.MapGet("/boot.ipxe", (ProvisioningOptionsView view) =>
             Results.Text($"#!ipxe\nchain {view.ServerUrl}/boot/ipxe?mac=${{net0/mac}} || exit\n", TextPlain))
             .ExcludeFromDescription();
+        // UEFI HTTP boot (DHCP option 60 HTTPClient) fetches its first loader over HTTP: the same files TFTP serves.
+        app.MapGet("/boot/{loader}.efi", (string loader, BootLoaderFiles files) =>
+            files.Find(loader + ".efi") is { } path
+                ? Results.File(path, "application/efi", enableRangeProcessing: true)
+                : Problems.NotFound($"no boot loader '{loader}.efi' in the TFTP folder; copy it there (see README, TFTP)"));
         app.MapGet("/boot/ipxe", async (string? mac, ProvisioningService svc, CancellationToken ct) =>
             await Boot(mac, BootFileKind.Ipxe, svc, ct));
         app.MapGet("/ipxe/{mac}.ipxe", async (string mac, ProvisioningService svc, CancellationToken ct) =>
@@ -130,6 +135,16 @@ internal static class BootEndpoints
             ? Problems.Problem(StatusCodes.Status403Forbidden, "Forbidden", result.Error!)
             : Problems.Conflict(result.Error!);
     }
+}
+
+/// <summary>The boot loaders folder (the TFTP root), served to UEFI HTTP boot clients by name.</summary>
+internal sealed class BootLoaderFiles(string root)
+{
+    private readonly ContainedFileProvider _files = new(root);
+
+    /// <summary>The loader's path when it is a plain file inside the folder (no traversal, no links out), else null.</summary>
+    public string? Find(string name) =>
+        name.Contains('/', StringComparison.Ordinal) || name.StartsWith('.') ? null : _files.GetFileInfo(name) is { Exists: true } f ? f.PhysicalPath : null;
 }
 
 /// <summary>The few option values the endpoints need.</summary>
