@@ -22,12 +22,31 @@ public sealed class CrashSafetyTests(ITestOutputHelper output)
         var acknowledgedMachines = new ConcurrentDictionary<string, string>();   // mac -> hostname
         var acknowledgedDone = new ConcurrentDictionary<string, bool>();
         var runningInstalls = new ConcurrentDictionary<string, string>();        // mac -> token
+        var acknowledgedLeases = new ConcurrentDictionary<string, IPAddress>();  // mac -> address the client was ACKed
         var counter = 0;
+        var leaseCounter = 0;
+        var (dhcpPort, clientPort) = (FreeUdpPort(), FreeUdpPort());
+        var dhcp = new Dictionary<string, string>
+        {
+            ["Pxe__Dhcp__Mode"] = "full",
+            ["Pxe__Dhcp__Interfaces__0"] = "lo",
+            ["Pxe__Dhcp__ServerAddress"] = "127.0.0.1",
+            ["Pxe__Dhcp__ListenAddress"] = "127.0.0.1",
+            ["Pxe__Dhcp__BroadcastAddress"] = "127.0.0.1",
+            ["Pxe__Dhcp__ServerPort"] = dhcpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Pxe__Dhcp__ClientPort"] = clientPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Pxe__Dhcp__Subnets__0__Network"] = "127.0.0.0/8",
+            ["Pxe__Dhcp__Subnets__0__Interface"] = "lo",
+            ["Pxe__Dhcp__Subnets__0__Pool"] = "127.77.0.10-127.77.31.250",
+            ["Pxe__Dhcp__Subnets__0__Dns__0"] = "127.0.0.53",
+        };
+        using var client = new DhcpTestClient(clientPort, dhcpPort);
 
         for (var round = 0; round < rounds; round++)
         {
-            await using var server = await ServerProcess.StartAsync(dirs);
+            await using var server = await ServerProcess.StartAsync(dirs, dhcp);
             await VerifyAsync(server, acknowledgedMachines, acknowledgedDone, runningInstalls);
+            await VerifyLeasesAsync(server, acknowledgedLeases);
 
             using var stop = new CancellationTokenSource();
             var workers = Enumerable.Range(0, 6).Select(w => Task.Run(async () =>
@@ -65,17 +84,60 @@ public sealed class CrashSafetyTests(ITestOutputHelper output)
                     }
                 }
             })).ToList();
+            workers.AddRange(Enumerable.Range(0, 2).Select(_ => Task.Run(async () =>
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    var n = Interlocked.Increment(ref leaseCounter);
+                    byte[] mac = [0x02, 0x00, (byte)(n >> 16), (byte)(n >> 8), (byte)n, 0x01];
+                    try
+                    {
+                        if (await client.ObtainAsync(mac, TimeSpan.FromSeconds(2), stop.Token) is { } address)
+                        {
+                            acknowledgedLeases[Convert.ToHexString(mac)] = address;
+                        }
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        // Stopping.
+                    }
+                }
+            })));
 
             await Task.Delay(random.Next(300, 1500));
             await server.KillAsync();
             stop.Cancel();
             await Task.WhenAll(workers);
-            output.WriteLine($"round {round + 1}: {acknowledgedMachines.Count} machines, {acknowledgedDone.Count} installs done acknowledged so far");
+            output.WriteLine($"round {round + 1}: {acknowledgedMachines.Count} machines, {acknowledgedDone.Count} installs done, {acknowledgedLeases.Count} leases acknowledged so far");
         }
 
-        await using var last = await ServerProcess.StartAsync(dirs);
+        await using var last = await ServerProcess.StartAsync(dirs, dhcp);
         await VerifyAsync(last, acknowledgedMachines, acknowledgedDone, runningInstalls);
+        await VerifyLeasesAsync(last, acknowledgedLeases);
         Assert.True(acknowledgedMachines.Count > rounds, "the load made too little progress to prove anything");
+        Assert.True(acknowledgedLeases.Count > rounds, "the DHCP load made too little progress to prove anything");
+    }
+
+    /// <summary>Every ACKed lease is stored for its client, and no two clients were ever told the same address.</summary>
+    private static async Task VerifyLeasesAsync(ServerProcess server, IDictionary<string, IPAddress> acknowledged)
+    {
+        var twice = acknowledged.GroupBy(a => a.Value).Where(g => g.Count() > 1).Select(g => $"{g.Key}: {string.Join(", ", g.Select(x => x.Key))}").ToList();
+        Assert.True(twice.Count == 0, "addresses ACKed to two clients: " + string.Join("; ", twice));
+        var stored = (await (await server.Http.GetAsync("/api/v1/leases")).JsonAsync()).AsArray()
+            .ToDictionary(l => l!["address"]!.GetValue<string>(), l => (Mac: l!["mac"]!.GetValue<string>().Replace(":", "", StringComparison.Ordinal).ToUpperInvariant(), State: l["state"]!.GetValue<string>()));
+        foreach (var (mac, address) in acknowledged)
+        {
+            Assert.True(stored.TryGetValue(address.ToString(), out var lease), $"the ACKed lease {address} of {mac} is missing after the crash");
+            Assert.Equal(mac, lease.Mac);
+            Assert.Equal("bound", lease.State);
+        }
+    }
+
+    private static int FreeUdpPort()
+    {
+        using var probe = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)probe.LocalEndPoint!).Port;
     }
 
     private static async Task VerifyAsync(

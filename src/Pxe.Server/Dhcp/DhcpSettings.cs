@@ -39,6 +39,12 @@ public sealed record DhcpSettings
     /// <summary>UDP port replies go to on clients (68). Changed only by tests.</summary>
     public int ClientPort { get; init; } = 68;
 
+    /// <summary>Address the sockets bind to. Default 0.0.0.0 (each socket is bound to its interface). Tests on loopback set 127.0.0.1.</summary>
+    public string ListenAddress { get; init; } = "0.0.0.0";
+
+    /// <summary>Where broadcast replies go. Default 255.255.255.255. Tests on loopback set 127.0.0.1.</summary>
+    public string BroadcastAddress { get; init; } = "255.255.255.255";
+
     /// <summary>Translates to the service's options; every problem comes back at once.</summary>
     public (DhcpServerOptions? Options, IReadOnlyList<string> Errors) ToOptions(string serverUrl, string? nextServer)
     {
@@ -91,7 +97,13 @@ public sealed record DhcpSettings
             Subnets = subnets,
             UnknownMacPolicy = unknown ?? UnknownMacPolicy.Ignore,
             OfferHoldTime = TimeSpan.FromSeconds(OfferHoldSeconds),
-            Transport = new DhcpTransportOptions { ServerPort = ServerPort, ClientPort = ClientPort },
+            Transport = new DhcpTransportOptions
+            {
+                ServerPort = ServerPort,
+                ClientPort = ClientPort,
+                ListenAddress = ParseAddress(ListenAddress, "Dhcp:ListenAddress", errors) ?? IPAddress.Any,
+                BroadcastAddress = ParseAddress(BroadcastAddress, "Dhcp:BroadcastAddress", errors) ?? IPAddress.Broadcast,
+            },
         };
         errors.AddRange(DhcpServerOptionsValidator.Validate(options).Select(e => "Dhcp: " + e));
         return (errors.Count == 0 ? options : null, errors);

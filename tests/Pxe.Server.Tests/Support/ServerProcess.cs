@@ -25,7 +25,9 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     public int Pid => _process.Id;
 
-    public static async Task<ServerProcess> StartAsync(TestDirs dirs, params string[] extra)
+    public static Task<ServerProcess> StartAsync(TestDirs dirs, params string[] extra) => StartAsync(dirs, new Dictionary<string, string>(), extra);
+
+    public static async Task<ServerProcess> StartAsync(TestDirs dirs, IReadOnlyDictionary<string, string> environment, params string[] extra)
     {
         var port = PxeTestServer.FreePort();
         var url = $"http://127.0.0.1:{port}";
@@ -36,6 +38,11 @@ internal sealed class ServerProcess : IAsyncDisposable
             UseShellExecute = false,
             Environment = { ["Pxe__Tftp__Port"] = "0" },
         };
+        foreach (var (k, v) in environment)
+        {
+            psi.Environment[k] = v;
+        }
+
         foreach (var a in (string[])["serve", "--data-dir", dirs.Data, "--spec-dir", dirs.Spec, "--templates-dir", dirs.Templates, "--http", url, .. extra])
         {
             psi.ArgumentList.Add(a);
