@@ -2,7 +2,11 @@
 # DHCP benchmark: full DORA exchanges per second with < 1% drops, PxeServer's DHCP server against kea-dhcp4 2.2
 # (single-threaded, memfile), both with the same relayed /16 pool, measured with perfdhcp in relay mode.
 #
-#   sudo bench/dhcp/run.sh [--duration SECONDS] [--start RATE] [--max RATE] [--only ours|kea]
+#   sudo bench/dhcp/run.sh [--duration SECONDS] [--start RATE] [--max RATE] [--only ours|kea] [--ours pxe|host] [--durability full|process]
+#
+# "ours" is `pxe serve` itself by default (leases in its SQLite store, synchronous=FULL, group commit; unknown MACs
+# not recorded as machines, as perfdhcp invents a new MAC per exchange); --ours host runs the DHCP library alone in
+# a small host with an append-only lease journal (the durability of Kea's memfile).
 #
 # Layout: namespace "srv" holds the server on veth s0 (10.232.0.1/24); namespace "cli" holds perfdhcp on veth c0
 # (10.232.0.2/24 and 10.240.0.1/16). perfdhcp sends to the server's unicast address from 10.240.0.1:67 with
@@ -15,12 +19,16 @@ DURATION=10
 START_RATE=2000
 MAX_RATE=60000
 ONLY=""
+OURS_KIND=pxe
+DURABILITY=full
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --duration) DURATION="$2"; shift 2 ;;
     --start) START_RATE="$2"; shift 2 ;;
     --max) MAX_RATE="$2"; shift 2 ;;
     --only) ONLY="$2"; shift 2 ;;
+    --ours) OURS_KIND="$2"; shift 2 ;;
+    --durability) DURABILITY="$2"; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -47,6 +55,24 @@ trap cleanup EXIT
 
 echo "building the benchmark host (Release)..." >&2
 dotnet build -c Release "$HERE/Pxe.Dhcp.Bench" -o "$WORK/host" >"$WORK/build.log" 2>&1 || { cat "$WORK/build.log" >&2; exit 1; }
+dotnet build -c Release "$ROOT/src/Pxe.Server/Pxe.Server.csproj" -o "$WORK/pxe" >>"$WORK/build.log" 2>&1 || { cat "$WORK/build.log" >&2; exit 1; }
+cat >"$WORK/pxe.json" <<PXE
+{
+  "Logging": { "LogLevel": { "Default": "Warning" } },
+  "Pxe": {
+    "DataDirectory": "$WORK/pxedata", "SpecDirectory": "$ROOT/profiles", "TemplatesDirectory": "$ROOT/templates",
+    "HttpUrl": "http://127.0.0.1:18080", "ServerUrl": "http://10.232.0.1:18080", "RecordUnknownMachines": false, "Durability": "$DURABILITY",
+    "Tftp": { "Enabled": false },
+    "Dhcp": {
+      "Mode": "full", "Interfaces": [ "s0" ], "ServerAddress": "10.232.0.1", "UnknownMachines": "discover",
+      "Subnets": [
+        { "Network": "10.232.0.0/24", "Interface": "s0", "Dns": [ "10.232.0.1" ] },
+        { "Network": "10.240.0.0/16", "Pool": "10.240.0.2-10.240.255.254", "Router": "10.240.0.1", "Dns": [ "10.232.0.1" ], "LeaseSeconds": 3600 }
+      ]
+    }
+  }
+}
+PXE
 
 ip netns add "$SRV"
 ip netns add "$CLI"
@@ -81,8 +107,13 @@ cat >"$WORK/kea.json" <<KEA
 KEA
 
 start_server() { # $1 = ours | kea
-  rm -f "$WORK/journal" "$WORK/kea.leases"* "$WORK/server.log"
-  if [[ "$1" == ours ]]; then
+  rm -rf "$WORK/journal" "$WORK/kea.leases"* "$WORK/server.log" "$WORK/pxedata"
+  if [[ "$1" == ours && "$OURS_KIND" == pxe ]]; then
+    ip netns exec "$SRV" taskset -c 0 "$WORK/pxe/pxe" serve --config "$WORK/pxe.json" >"$WORK/server.log" 2>&1 &
+    SERVER_PID=$!
+    for _ in $(seq 200); do grep -q "serving on" "$WORK/server.log" 2>/dev/null && return 0; sleep 0.1; done
+    cat "$WORK/server.log" >&2; return 1
+  elif [[ "$1" == ours ]]; then
     ip netns exec "$SRV" taskset -c 0 dotnet "$WORK/host/Pxe.Dhcp.Bench.dll" --interface=s0 --journal="$WORK/journal" >"$WORK/server.log" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 100); do grep -q READY "$WORK/server.log" 2>/dev/null && return 0; sleep 0.1; done
@@ -102,7 +133,9 @@ stop_server() {
 }
 
 leases_stored() { # $1 = ours | kea
-  if [[ "$1" == ours ]]; then
+  if [[ "$1" == ours && "$OURS_KIND" == pxe ]]; then
+    python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from leases where state = \"Bound\"").fetchone()[0])' "$WORK/pxedata/pxe.db"
+  elif [[ "$1" == ours ]]; then
     sed -n 's/.*leases-stored=\([0-9]*\).*/\1/p' "$WORK/server.log" | tail -1
   else
     # memfile CSV: one header line, then one line per lease write; count distinct addresses.

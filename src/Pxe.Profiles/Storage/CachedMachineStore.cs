@@ -17,7 +17,9 @@ public sealed class CachedMachineStore(IMachineStore inner, TimeProvider clock) 
     /// <summary>Most machines kept; past it the cache starts over (a flood of unknown MACs must not grow memory without bound).</summary>
     public const int Capacity = 200_000;
 
-    private readonly ConcurrentDictionary<MacAddress, Machine> _byMac = new();
+    // A null value caches "no such machine": DHCP asks about unknown MACs on every packet.
+    private readonly ConcurrentDictionary<MacAddress, Machine?> _byMac = new();
+    private readonly ConcurrentDictionary<System.Net.IPAddress, bool> _reserved = new();
     private long _revision = -1;
     private long _generation;
     private long _checkedAt = long.MinValue;
@@ -34,16 +36,23 @@ public sealed class CachedMachineStore(IMachineStore inner, TimeProvider clock) 
         var generation = Interlocked.Read(ref _generation);
         var machine = await inner.FindByMacAsync(mac, ct);
         // Cache only what no write (here, or noticed from elsewhere) can have overtaken while it was being read.
-        if (machine is not null && generation == Interlocked.Read(ref _generation))
+        if (generation == Interlocked.Read(ref _generation))
         {
             if (_byMac.Count >= Capacity)
             {
                 _byMac.Clear();
             }
 
-            foreach (var m in machine.Macs)
+            if (machine is null)
             {
-                _byMac[m] = machine;
+                _byMac[mac] = null;
+            }
+            else
+            {
+                foreach (var m in machine.Macs)
+                {
+                    _byMac[m] = machine;
+                }
             }
         }
 
@@ -62,6 +71,30 @@ public sealed class CachedMachineStore(IMachineStore inner, TimeProvider clock) 
 
     /// <inheritdoc />
     public Task<Machine?> FindByIPv4Async(System.Net.IPAddress address, CancellationToken ct) => inner.FindByIPv4Async(address, ct);
+
+    /// <summary>Whether a machine reserves <paramref name="address"/> (cached like machines: DHCP asks for every address it offers).</summary>
+    public async Task<bool> IsAddressReservedAsync(System.Net.IPAddress address, CancellationToken ct)
+    {
+        await EnsureFreshAsync(ct);
+        if (_reserved.TryGetValue(address, out var reserved))
+        {
+            return reserved;
+        }
+
+        var generation = Interlocked.Read(ref _generation);
+        reserved = await inner.FindByIPv4Async(address, ct) is not null;
+        if (generation == Interlocked.Read(ref _generation))
+        {
+            if (_reserved.Count >= Capacity)
+            {
+                _reserved.Clear();
+            }
+
+            _reserved[address] = reserved;
+        }
+
+        return reserved;
+    }
 
     /// <inheritdoc />
     public Task<IReadOnlyList<Machine>> ListMachinesAsync(MachineQuery query, CancellationToken ct) => inner.ListMachinesAsync(query, ct);
@@ -94,6 +127,7 @@ public sealed class CachedMachineStore(IMachineStore inner, TimeProvider clock) 
         {
             Interlocked.Increment(ref _generation);
             _byMac.Clear();
+            _reserved.Clear();
         }
     }
 
@@ -108,6 +142,7 @@ public sealed class CachedMachineStore(IMachineStore inner, TimeProvider clock) 
         {
             Interlocked.Increment(ref _generation);
             _byMac.Clear();
+            _reserved.Clear();
         }
     }
 
@@ -130,16 +165,19 @@ public sealed class CachedMachineStore(IMachineStore inner, TimeProvider clock) 
         {
             Interlocked.Increment(ref _generation);
             _byMac.Clear();
+            _reserved.Clear();
         }
     }
 
     private void ForgetAll(Machine machine)
     {
         Interlocked.Increment(ref _generation);
+        // Any machine write may add or drop a reservation.
+        _reserved.Clear();
         foreach (var m in machine.Macs)
         {
             // The cached copy may still list MACs this write removes: drop those keys too.
-            if (_byMac.TryRemove(m, out var old))
+            if (_byMac.TryRemove(m, out var old) && old is not null)
             {
                 foreach (var o in old.Macs)
                 {

@@ -19,11 +19,17 @@ public sealed class SqliteStore : ISpecStore, IMachineStore, IEventStore, ILease
 
     private SqliteStore(string connectionString) => _connectionString = connectionString;
 
+    /// <summary>How commits reach the disk.</summary>
+    public StoreDurability Durability { get; init; } = StoreDurability.Full;
+
     /// <summary>The database file.</summary>
     public required string Path { get; init; }
 
     /// <summary>Opens (creating if needed) the database at <paramref name="path"/> and migrates it.</summary>
-    public static async Task<SqliteStore> OpenAsync(string path, CancellationToken ct)
+    public static Task<SqliteStore> OpenAsync(string path, CancellationToken ct) => OpenAsync(path, StoreDurability.Full, ct);
+
+    /// <summary>Opens (creating if needed) the database at <paramref name="path"/> with the chosen durability, and migrates it.</summary>
+    public static async Task<SqliteStore> OpenAsync(string path, StoreDurability durability, CancellationToken ct)
     {
         var full = System.IO.Path.GetFullPath(path);
         var cs = new SqliteConnectionStringBuilder
@@ -34,7 +40,7 @@ public sealed class SqliteStore : ISpecStore, IMachineStore, IEventStore, ILease
             Pooling = true,
             DefaultTimeout = 30,
         }.ToString();
-        var store = new SqliteStore(cs) { Path = full };
+        var store = new SqliteStore(cs) { Path = full, Durability = durability };
         try
         {
             await using var conn = await store.OpenConnectionAsync(ct);
@@ -60,8 +66,9 @@ public sealed class SqliteStore : ISpecStore, IMachineStore, IEventStore, ILease
         if (!InitializedHandles.TryGetValue(handle, out _))
         {
             using var cmd = conn.CreateCommand();
-            // FULL: a write acknowledged to a caller survives a crash or power loss, not only a killed process.
-            cmd.CommandText = "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000;";
+            cmd.CommandText = Durability == StoreDurability.Full
+                ? "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000;"
+                : "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;";
             await cmd.ExecuteNonQueryAsync(ct);
             InitializedHandles.AddOrUpdate(handle, Marker);
         }
@@ -771,4 +778,17 @@ public sealed class SqliteStore : ISpecStore, IMachineStore, IEventStore, ILease
         var v = await cmd.ExecuteScalarAsync(ct);
         return v is DBNull ? null : v;
     }
+}
+
+/// <summary>How far an acknowledged write is guaranteed to survive.</summary>
+public enum StoreDurability
+{
+    /// <summary>Every commit is synced to disk (SQLite synchronous=FULL): survives a killed process and a power cut.</summary>
+    Full,
+
+    /// <summary>
+    /// Commits reach the operating system, which writes them out soon (WAL with synchronous=NORMAL): survives a killed
+    /// or crashed process, not a power cut of the last moments. The durability of Kea's memfile lease store.
+    /// </summary>
+    Process,
 }

@@ -42,7 +42,9 @@ internal sealed class BootInventoryAdapter(IMachineStore machines, SpecService s
     }
 
     public async ValueTask<bool> IsAddressReservedAsync(IPAddress address, CancellationToken cancellationToken) =>
-        await machines.FindByIPv4Async(address, cancellationToken) is not null;
+        machines is CachedMachineStore cached
+            ? await cached.IsAddressReservedAsync(address, cancellationToken)
+            : await machines.FindByIPv4Async(address, cancellationToken) is not null;
 
     public async ValueTask RecordDiscoveredAsync(DhcpDiscoveredClient client, CancellationToken cancellationToken)
     {

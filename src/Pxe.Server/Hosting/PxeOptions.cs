@@ -60,6 +60,13 @@ public sealed record PxeOptions
     /// <summary>PEM private key of <see cref="CertificateFile"/> (omit when the certificate file holds the key too).</summary>
     public string? CertificateKeyFile { get; init; }
 
+    /// <summary>
+    /// <c>full</c> (default): every commit is synced to disk, so an acknowledged write survives a power cut.
+    /// <c>process</c>: commits reach the operating system only (they survive a killed or crashed server, not a power
+    /// cut of the last moments) — several times the DHCP lease rate, and the durability of Kea's memfile store.
+    /// </summary>
+    public string Durability { get; init; } = "full";
+
     /// <summary>The TFTP service (boot loaders, and generated pxelinux and GRUB configs).</summary>
     public Tftp.TftpSettings Tftp { get; init; } = new();
 
@@ -172,7 +179,12 @@ public sealed record PxeOptions
             }
         }
 
-        if (MaxRequestBodyBytes is < 1024 or > 1024L * 1024 * 1024)
+        if (Durability is not ("full" or "process"))
+        {
+            errors.Add($"Durability '{Durability}' must be full or process");
+        }
+
+                if (MaxRequestBodyBytes is < 1024 or > 1024L * 1024 * 1024)
         {
             errors.Add($"MaxRequestBodyBytes {MaxRequestBodyBytes} must be between 1 KiB and 1 GiB");
         }

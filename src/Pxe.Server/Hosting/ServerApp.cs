@@ -52,7 +52,7 @@ public static partial class ServerApp
         SqliteStore store;
         try
         {
-            store = await SqliteStore.OpenAsync(options.DatabasePath, ct);
+            store = await SqliteStore.OpenAsync(options.DatabasePath, options.Durability == "process" ? StoreDurability.Process : StoreDurability.Full, ct);
         }
         catch (StoreUnavailableException e)
         {

@@ -44,4 +44,19 @@ public sealed class CachedMachineStoreTests : IAsyncLifetime
         await _store.SaveMachineAsync((await _store.FindByMacAsync(A, CancellationToken.None))! with { Hostname = "now" }, null, CancellationToken.None);
         Assert.Equal("now", (await cache.FindByMacUncachedAsync(A, CancellationToken.None))!.Hostname);
     }
+
+    [Fact]
+    public async Task UnknownMacsAndFreeAddresses_AreCachedToo_UntilAWriteMakesThemKnown()
+    {
+        var cache = new CachedMachineStore(_store, TimeProvider.System);
+        var ip = System.Net.IPAddress.Parse("10.0.0.9");
+        Assert.Null(await cache.FindByMacAsync(A, CancellationToken.None));
+        Assert.False(await cache.IsAddressReservedAsync(ip, CancellationToken.None));
+        await cache.SaveMachineAsync(new Machine
+        {
+            Macs = [A], IPv4 = new StaticIPv4 { Address = ip, PrefixLength = 24 },
+        }, null, CancellationToken.None);
+        Assert.NotNull(await cache.FindByMacAsync(A, CancellationToken.None));
+        Assert.True(await cache.IsAddressReservedAsync(ip, CancellationToken.None));
+    }
 }
