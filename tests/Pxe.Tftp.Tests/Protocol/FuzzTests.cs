@@ -28,7 +28,7 @@ public class FuzzTests
         [0, 6, .. "blksize\01468\0"u8],
     ];
 
-    private static int Iterations => int.TryParse(Environment.GetEnvironmentVariable("TFTP_FUZZ_ITERATIONS"), CultureInfo.InvariantCulture, out var n) ? n : 200_000;
+    private static int Iterations => int.TryParse(Environment.GetEnvironmentVariable("TFTP_FUZZ_ITERATIONS"), CultureInfo.InvariantCulture, out var n) ? n : 1_000_000;
 
     private static int Seed => int.TryParse(Environment.GetEnvironmentVariable("TFTP_FUZZ_SEED"), CultureInfo.InvariantCulture, out var s) ? s : 20240515;
 
