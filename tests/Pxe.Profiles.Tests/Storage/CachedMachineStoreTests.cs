@@ -1,29 +1,17 @@
-using Microsoft.Data.Sqlite;
 using Pxe.Profiles.Domain;
 using Pxe.Profiles.Storage;
 
 namespace Pxe.Profiles.Tests.Storage;
 
-public sealed class CachedMachineStoreTests : IAsyncLifetime
+public sealed class CachedMachineStoreTests : TempStore
 {
     private static readonly MacAddress A = MacAddress.Parse("52:54:00:00:01:0a");
     private static readonly MacAddress B = MacAddress.Parse("52:54:00:00:01:0b");
-    private readonly string _dir = Directory.CreateTempSubdirectory("pxe-cache-").FullName;
-    private SqliteStore _store = null!;
-
-    public async Task InitializeAsync() => _store = await SqliteStore.OpenAsync(Path.Combine(_dir, "pxe.db"), CancellationToken.None);
-
-    public Task DisposeAsync()
-    {
-        SqliteConnection.ClearAllPools();
-        Directory.Delete(_dir, recursive: true);
-        return Task.CompletedTask;
-    }
 
     [Fact]
     public async Task LocalWrites_AreSeenAtOnce_IncludingAMacMovingAway()
     {
-        var cache = new CachedMachineStore(_store, TimeProvider.System);
+        var cache = new CachedMachineStore(Store, TimeProvider.System);
         var saved = await cache.SaveMachineAsync(new Machine { Macs = [A, B], Hostname = "one" }, null, CancellationToken.None);
         Assert.Equal("one", (await cache.FindByMacAsync(B, CancellationToken.None))!.Hostname);
         await cache.SaveMachineAsync(saved with { Macs = [A], Hostname = "two" }, null, CancellationToken.None);
@@ -34,21 +22,21 @@ public sealed class CachedMachineStoreTests : IAsyncLifetime
     [Fact]
     public async Task WritesByAnotherServer_AreSeenWithinTheFreshnessInterval()
     {
-        var cache = new CachedMachineStore(_store, TimeProvider.System);
-        var saved = await _store.SaveMachineAsync(new Machine { Macs = [A], Hostname = "one" }, null, CancellationToken.None);
+        var cache = new CachedMachineStore(Store, TimeProvider.System);
+        var saved = await Store.SaveMachineAsync(new Machine { Macs = [A], Hostname = "one" }, null, CancellationToken.None);
         Assert.Equal("one", (await cache.FindByMacAsync(A, CancellationToken.None))!.Hostname);
-        await _store.SaveMachineAsync(saved with { Hostname = "elsewhere" }, null, CancellationToken.None);   // "another server"
+        await Store.SaveMachineAsync(saved with { Hostname = "elsewhere" }, null, CancellationToken.None);   // "another server"
         await Task.Delay(CachedMachineStore.FreshnessInterval + TimeSpan.FromMilliseconds(50));
         Assert.Equal("elsewhere", (await cache.FindByMacAsync(A, CancellationToken.None))!.Hostname);
         // Reading past the cache is always current.
-        await _store.SaveMachineAsync((await _store.FindByMacAsync(A, CancellationToken.None))! with { Hostname = "now" }, null, CancellationToken.None);
+        await Store.SaveMachineAsync((await Store.FindByMacAsync(A, CancellationToken.None))! with { Hostname = "now" }, null, CancellationToken.None);
         Assert.Equal("now", (await cache.FindByMacUncachedAsync(A, CancellationToken.None))!.Hostname);
     }
 
     [Fact]
     public async Task UnknownMacsAndFreeAddresses_AreCachedToo_UntilAWriteMakesThemKnown()
     {
-        var cache = new CachedMachineStore(_store, TimeProvider.System);
+        var cache = new CachedMachineStore(Store, TimeProvider.System);
         var ip = System.Net.IPAddress.Parse("10.0.0.9");
         Assert.Null(await cache.FindByMacAsync(A, CancellationToken.None));
         Assert.False(await cache.IsAddressReservedAsync(ip, CancellationToken.None));

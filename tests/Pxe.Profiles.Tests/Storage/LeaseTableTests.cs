@@ -1,25 +1,13 @@
 using System.Net;
-using Microsoft.Data.Sqlite;
 using Pxe.Profiles.Domain;
 using Pxe.Profiles.Storage;
 
 namespace Pxe.Profiles.Tests.Storage;
 
-public sealed class LeaseTableTests : IAsyncLifetime
+public sealed class LeaseTableTests : TempStore
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
     private static readonly IPAddress Ip = IPAddress.Parse("10.0.0.50");
-    private readonly string _dir = Directory.CreateTempSubdirectory("pxe-leases-").FullName;
-    private SqliteStore _store = null!;
-
-    public async Task InitializeAsync() => _store = await SqliteStore.OpenAsync(Path.Combine(_dir, "pxe.db"), CancellationToken.None);
-
-    public Task DisposeAsync()
-    {
-        SqliteConnection.ClearAllPools();
-        Directory.Delete(_dir, recursive: true);
-        return Task.CompletedTask;
-    }
 
     private static Lease L(string client, IPAddress? ip = null, int minutes = 60) => new()
     {
@@ -31,7 +19,7 @@ public sealed class LeaseTableTests : IAsyncLifetime
     };
 
     private Task<IReadOnlyList<(LeaseOutcome Outcome, Lease? Current)>> Commit(params LeaseChange[] changes) =>
-        _store.CommitLeasesAsync(changes, CancellationToken.None);
+        Store.CommitLeasesAsync(changes, CancellationToken.None);
 
     [Fact]
     public async Task Bind_ToAnAddressHeldByAnother_IsRefused_AndReturnsTheHolder()
@@ -70,7 +58,7 @@ public sealed class LeaseTableTests : IAsyncLifetime
             new LeaseChange(LeaseOperation.Bind, L("0102"), T0),
             new LeaseChange(LeaseOperation.Bind, L("0102", IPAddress.Parse("10.0.0.51")), T0));
         Assert.Equal([LeaseOutcome.Committed, LeaseOutcome.AddressInUse, LeaseOutcome.Committed], r.Select(x => x.Outcome));
-        var all = await _store.LoadLeasesAsync(CancellationToken.None);
+        var all = await Store.LoadLeasesAsync(CancellationToken.None);
         Assert.Equal(2, all.Count);
         Assert.Equal(T0.AddMinutes(60), all[0].Expires);
     }
@@ -81,16 +69,16 @@ public sealed class LeaseTableTests : IAsyncLifetime
         await Commit(new LeaseChange(LeaseOperation.Bind, L("0101"), T0));
         Assert.Equal(LeaseOutcome.NotHeld, (await Commit(new LeaseChange(LeaseOperation.Expire, L("0101"), T0.AddMinutes(59))))[0].Outcome);
         Assert.Equal(LeaseOutcome.Committed, (await Commit(new LeaseChange(LeaseOperation.Expire, L("0101"), T0.AddMinutes(60))))[0].Outcome);
-        Assert.Equal(LeaseState.Expired, (await _store.LoadLeasesAsync(CancellationToken.None)).Single().State);
+        Assert.Equal(LeaseState.Expired, (await Store.LoadLeasesAsync(CancellationToken.None)).Single().State);
     }
 
     [Fact]
     public async Task TwoStoresOnOneDatabase_NeverGiveOneAddressToTwoClients()
     {
-        var other = await SqliteStore.OpenAsync(Path.Combine(_dir, "pxe.db"), CancellationToken.None);
+        var other = await SqliteStore.OpenAsync(Path.Combine(Dir, "pxe.db"), CancellationToken.None);
         var tasks = Enumerable.Range(0, 40).Select(i =>
         {
-            var store = i % 2 == 0 ? _store : other;
+            var store = i % 2 == 0 ? Store : other;
             return store.CommitLeasesAsync([new LeaseChange(LeaseOperation.Bind, L($"01{i:x2}"), T0)], CancellationToken.None);
         });
         var results = await Task.WhenAll(tasks);
