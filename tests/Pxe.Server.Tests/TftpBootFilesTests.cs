@@ -84,4 +84,17 @@ public sealed class TftpBootFilesTests : IAsyncLifetime
         Assert.Equal(System.Net.HttpStatusCode.NotFound, (await _server.Http.GetAsync("/boot/missing.efi")).StatusCode);
         Assert.Equal(System.Net.HttpStatusCode.NotFound, (await _server.Http.GetAsync("/boot/..%2fpxe.db.efi")).StatusCode);
     }
+
+    [ToolFact("curl")]
+    public async Task Metrics_CountTftpTransfers()
+    {
+        await File.WriteAllBytesAsync(Path.Combine(_server.Dirs.Data, "tftp", "pxelinux.0"), new byte[3000]);
+        Assert.Equal(0, (await Get("pxelinux.0")).ExitCode);
+        Assert.NotEqual(0, (await Get("no-such-file")).ExitCode);
+        var metrics = await _server.Http.GetStringAsync("/metrics");
+        Assert.Contains("# TYPE pxe_tftp_transfers_completed_total counter", metrics, StringComparison.Ordinal);
+        Assert.Matches(@"(?m)^pxe_tftp_transfers_completed_total [1-9]", metrics);
+        Assert.Matches(@"(?m)^pxe_tftp_files_not_found_total [1-9]", metrics);
+        Assert.Contains("pxe_events_dropped_total 0", metrics, StringComparison.Ordinal);
+    }
 }

@@ -186,6 +186,7 @@ public static partial class ServerApp
         app.MapOpenApi("/api/v1/openapi.json");
         app.MapGet("/healthz", () => Results.Text("ok\n")).ExcludeFromDescription();
         BootEndpoints.Map(app);
+        MetricsEndpoint.Map(app);
         ApiEndpoints.Map(app);
         var files = new ContainedFileProvider(options.FilesDirectory);
         var contentTypes = new FileExtensionContentTypeProvider();
