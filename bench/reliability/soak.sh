@@ -8,6 +8,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 DURATION="${DURATION:-1800}"
 MACHINES="${MACHINES:-2000}"
+CLIENTS="${CLIENTS:-5000}"   # DHCP clients and API-written machines cycle through this many (a real network's population)
 for tool in wrk curl python3; do command -v "$tool" >/dev/null || { echo "soak.sh: $tool is missing" >&2; exit 1; }; done
 
 WORK="$(mktemp -d /tmp/pxe-soak.XXXXXX)"
@@ -51,9 +52,9 @@ PY
 echo "== soak for $DURATION s (HTTP install files via wrk -c4, TFTP, DHCP, API writes)"
 PXE_BENCH_URLS="$WORK/urls.txt" timeout $((DURATION + 30)) wrk -t1 -c4 -d"${DURATION}s" -s "$ROOT/bench/http/rotate-install.lua" "$PXE" > "$WORK/wrk.txt" 2>&1 &
 PIDS+=($!)
-python3 - "$DURATION" "$TFTP_PORT" "$DHCP_PORT" "$CLIENT_PORT" "$PXE" "$TOKEN" > "$WORK/load.txt" 2>&1 <<'PY' &
+python3 - "$DURATION" "$TFTP_PORT" "$DHCP_PORT" "$CLIENT_PORT" "$PXE" "$TOKEN" "$CLIENTS" > "$WORK/load.txt" 2>&1 <<'PY' &
 import os, random, socket, struct, subprocess, sys, threading, time, json, urllib.request
-duration, tftp_port, dhcp_port, client_port, base, token = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6]
+duration, tftp_port, dhcp_port, client_port, base, token, clients = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6], int(sys.argv[7])
 end = time.time() + duration
 counts = {"tftp_ok": 0, "tftp_err": 0, "dhcp_ack": 0, "dhcp_miss": 0, "api_ok": 0, "api_err": 0}
 def tftp():
@@ -71,7 +72,7 @@ def dhcp():
         if req: o += bytes([50, 4]) + req + bytes([54, 4, 127, 0, 0, 1])
         return (p + o + b"\xff").ljust(300, b"\0")
     while time.time() < end:
-        n += 1; xid = random.getrandbits(32); mac = bytes([2, 1, (n >> 16) & 255, (n >> 8) & 255, n & 255, 7])
+        n += 1; c = n % clients; xid = random.getrandbits(32); mac = bytes([2, 1, (c >> 16) & 255, (c >> 8) & 255, c & 255, 7])
         try:
             s.sendto(pkt(1, xid, mac), ("127.0.0.1", dhcp_port))
             while True:
@@ -88,9 +89,9 @@ def dhcp():
 def api():
     n = 0
     while time.time() < end:
-        n += 1
-        req = urllib.request.Request(f"{base}/api/v1/machines/52:54:01:%02x:%02x:%02x" % (n >> 16 & 255, n >> 8 & 255, n & 255),
-            data=json.dumps({"profile": "web"}).encode(), method="PUT", headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        n += 1; c = n % clients
+        req = urllib.request.Request(f"{base}/api/v1/machines/52:54:01:%02x:%02x:%02x" % (c >> 16 & 255, c >> 8 & 255, c & 255),
+            data=json.dumps({"profile": "web", "tags": ["soak-%d" % (n % 7)]}).encode(), method="PUT", headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
         try:
             urllib.request.urlopen(req, timeout=10).read(); counts["api_ok"] += 1
         except Exception:
