@@ -216,14 +216,16 @@ public sealed class ProvisioningService(IMachineStore machines, EventLog events,
     /// What a booting machine gets from its boot loader: records unknown MACs, and when the machine is to install,
     /// starts an install session (fresh token, deadline) and renders the installer's boot config; otherwise local boot.
     /// </summary>
-    public async Task<RenderOutcome> BootAsync(MacAddress mac, BootFileKind kind, CancellationToken ct)
+    public Task<RenderOutcome> BootAsync(MacAddress mac, BootFileKind kind, CancellationToken ct) => BootAsync(mac, kind, 0, ct);
+
+    private async Task<RenderOutcome> BootAsync(MacAddress mac, BootFileKind kind, int retry, CancellationToken ct)
     {
         await spec.EnsureFreshAsync(ct);
         var state = spec.Current;
         var machine = await machines.FindByMacAsync(mac, ct);
         if (machine is null)
         {
-            return await BootUnknownAsync(mac, kind, state, ct);
+            return await BootUnknownAsync(mac, kind, state, retry, ct);
         }
 
         if (machine.BootAction != BootAction.Install || machine.Profile is null)
@@ -273,13 +275,13 @@ public sealed class ProvisioningService(IMachineStore machines, EventLog events,
         catch (StoreConflictException)
         {
             // Two boots of the same machine raced (firmware retries): the other one won; serve its view.
-            return await BootAsync(mac, kind, ct);
+            return retry < 5 ? await BootAsync(mac, kind, retry + 1, ct) : Failed(mac, $"machine {mac} keeps changing concurrently; the firmware will retry");
         }
 
         return rendered;
     }
 
-    private async Task<RenderOutcome> BootUnknownAsync(MacAddress mac, BootFileKind kind, SpecState state, CancellationToken ct)
+    private async Task<RenderOutcome> BootUnknownAsync(MacAddress mac, BootFileKind kind, SpecState state, int retry, CancellationToken ct)
     {
         var machine = new Machine { Macs = [mac], State = MachineState.Discovered, BootAction = BootAction.Local };
         if (discovery.RecordUnknown)
@@ -321,7 +323,7 @@ public sealed class ProvisioningService(IMachineStore machines, EventLog events,
             }
             catch (StoreConflictException)
             {
-                return await BootAsync(mac, kind, ct);
+                return retry < 5 ? await BootAsync(mac, kind, retry + 1, ct) : Failed(mac, $"machine {mac} keeps changing concurrently; the firmware will retry");
             }
 
             return rendered;

@@ -385,24 +385,8 @@ internal sealed class TransferSession
         long packets = 0;
         for (var block = first; block <= last && !_ended; block++)
         {
-            var (offset, length) = _machine.GetBlockRange(block);
-            TftpPacketWriter.WriteDataHeader(_sendBuffer, TftpReadTransfer.WireBlock(block));
-            var payload = _sendBuffer.AsSpan(TftpPacketWriter.HeaderSize, length);
-            try
+            if (!TryFillBlock(block, _sendBuffer, out var length))
             {
-                if (_file is null)
-                {
-                    _memory.Span.Slice((int)offset, length).CopyTo(payload);
-                }
-                else
-                {
-                    ReadExactly(offset, payload);
-                }
-            }
-            catch (IOException e)
-            {
-                Log.TransferSendFailed(_logger, File, ClientEndPoint, e);
-                End(TransferOutcome.SendFailed);
                 break;
             }
 
@@ -420,6 +404,36 @@ internal sealed class TransferSession
         }
     }
 
+    /// <summary>
+    /// Writes DATA block <paramref name="block"/> (header and payload) at the start of <paramref name="packet"/>; on a
+    /// read error ends the transfer and returns false.
+    /// </summary>
+    private bool TryFillBlock(long block, Span<byte> packet, out int length)
+    {
+        (var offset, length) = _machine.GetBlockRange(block);
+        TftpPacketWriter.WriteDataHeader(packet, TftpReadTransfer.WireBlock(block));
+        var payload = packet.Slice(TftpPacketWriter.HeaderSize, length);
+        try
+        {
+            if (_file is null)
+            {
+                _memory.Span.Slice((int)offset, length).CopyTo(payload);
+            }
+            else
+            {
+                ReadExactly(offset, payload);
+            }
+
+            return true;
+        }
+        catch (IOException e)
+        {
+            Log.TransferSendFailed(_logger, File, ClientEndPoint, e);
+            End(TransferOutcome.SendFailed);
+            return false;
+        }
+    }
+
     /// <summary>A window with one <c>sendmmsg</c> per batch instead of one <c>sendto</c> per block.</summary>
     private void SendBlocksBatched(long first, long last, bool retransmission)
     {
@@ -434,24 +448,8 @@ internal sealed class TransferSession
             var payloadBytes = 0L;
             while (block <= last && count < _batchCapacity)
             {
-                var (fileOffset, length) = _machine.GetBlockRange(block);
-                TftpPacketWriter.WriteDataHeader(_batchBuffer.AsSpan(offset), TftpReadTransfer.WireBlock(block));
-                var payload = _batchBuffer.AsSpan(offset + TftpPacketWriter.HeaderSize, length);
-                try
+                if (!TryFillBlock(block, _batchBuffer.AsSpan(offset), out var length))
                 {
-                    if (_file is null)
-                    {
-                        _memory.Span.Slice((int)fileOffset, length).CopyTo(payload);
-                    }
-                    else
-                    {
-                        ReadExactly(fileOffset, payload);
-                    }
-                }
-                catch (IOException e)
-                {
-                    Log.TransferSendFailed(_logger, File, ClientEndPoint, e);
-                    End(TransferOutcome.SendFailed);
                     return;
                 }
 
