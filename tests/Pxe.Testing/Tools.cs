@@ -64,7 +64,7 @@ public static class Tools
             return null;
         }
 
-        var missing = tools.Select(t => t.Split('=')[0]).Where(t => t == "root" ? !IsRoot : Find(t) is null).ToList();
+        var missing = tools.Select(t => t.Split('=')[0]).Where(t => t == "root" ? !IsRoot : Locate(t) is null).ToList();
         return missing.Count == 0 ? null : $"needs {string.Join(", ", missing)} (installed automatically when CI=true)";
     }
 
@@ -84,7 +84,7 @@ public static class Tools
             return program;
         }
 
-        if (Find(program) is { } path)
+        if (Locate(program) is { } path)
         {
             return path;
         }
@@ -92,7 +92,7 @@ public static class Tools
         Assert.True(IsCi, $"{program} is missing; install the Debian package {package}");
         lock (InstallLock)
         {
-            if (Find(program) is null)
+            if (Locate(program) is null)
             {
                 var result = Run("apt-get", ["install", "-y", "--no-install-recommends", package], TimeSpan.FromMinutes(10));
                 if (result.ExitCode != 0)
@@ -105,8 +105,11 @@ public static class Tools
             }
         }
 
-        return Find(program) ?? throw new InvalidOperationException($"{package} is installed but {program} is not found");
+        return Locate(program) ?? throw new InvalidOperationException($"{package} is installed but {program} is not found");
     }
+
+    /// <summary><paramref name="program"/> found on the search path, or, when it is an absolute path (a data file such as firmware), that file; null when absent.</summary>
+    public static string? Locate(string program) => program.StartsWith('/') ? (File.Exists(program) ? program : null) : Find(program);
 
     /// <summary>The full path of a program on PATH or in the system folders, or null.</summary>
     public static string? Find(string program)

@@ -40,4 +40,10 @@ internal static class DhcpEventIds
     public const int ReceiveFailed = 4009;
     public const int EventRecordFailed = 4010;
     public const int ArpFallback = 4011;
+
+    // Router advertisements for fast iPXE boots (Ipv6/RouterAdvertiser).
+    public const int RouterAdvertiserStarted = 5000;
+    public const int RouterAdvertisementSent = 5001;
+    public const int RouterAdvertiserFailed = 5002;
+    public const int FastIpxeUnavailable = 5003; // logged by the server's FastIpxeService
 }

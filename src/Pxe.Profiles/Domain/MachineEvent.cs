@@ -75,4 +75,16 @@ public static class EventKinds
 
     /// <summary>A spec reload was rejected.</summary>
     public const string SpecRejected = "spec.rejected";
+
+    /// <summary>An image build was queued or made progress (step, stage, bytes); no MAC. The message starts with NAME/VERSION.</summary>
+    public const string ImageBuild = "image.build";
+
+    /// <summary>An image build finished and the image is in the library: formats, files, sizes and SHA-256; no MAC.</summary>
+    public const string ImageBuilt = "image.built";
+
+    /// <summary>An image build failed: the error with the tool's output tail, and where the build log is; no MAC.</summary>
+    public const string ImageFailed = "image.failed";
+
+    /// <summary>Image versions were removed from the library; no MAC.</summary>
+    public const string ImageRemoved = "image.removed";
 }

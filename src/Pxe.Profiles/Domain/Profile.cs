@@ -35,8 +35,14 @@ public sealed record Profile
     /// <summary>Boot loader preference; inherited when null; <see cref="BootLoader.Ipxe"/> at the root.</summary>
     public BootLoader? BootLoader { get; init; }
 
-    /// <summary>Minutes an install may take before the machine is marked Failed; inherited when null.</summary>
-    public int? InstallTimeoutMinutes { get; init; }
+    /// <summary>How long an install may take before the machine is marked Failed; inherited when null.</summary>
+    public TimeSpan? InstallTimeout { get; init; }
+
+    /// <summary>
+    /// After an install times out: how many times the next network boot installs again before the machine falls back
+    /// to booting from its disk (0: fall back at once); inherited when null.
+    /// </summary>
+    public int? InstallRetries { get; init; }
 
     /// <summary>Kernel arguments merged over the parent's (<c>!key</c> removes).</summary>
     public IReadOnlyDictionary<string, string?> KernelArgs { get; init; } = new Dictionary<string, string?>();

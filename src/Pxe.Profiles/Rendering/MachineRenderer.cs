@@ -89,6 +89,12 @@ public sealed class MachineRenderer(TemplateLibrary templates, RenderSettings se
         Set("install_url", baseUrl + "install", "server");
         Set("done_url", baseUrl + "done", "server");
         Set("events_url", baseUrl + "events", "server");
+        // The hand-off as views may show it (a Chef validation key redacted); a render fills the key in (see Render).
+        if (HandoffVariable.Build(profile, result, includeSecrets: false) is ({ } handoff, _))
+        {
+            Set(HandoffVariable.Name, handoff, profile?.Handoff.GetValueOrDefault("client")?.Source ?? "default");
+        }
+
         if (profile is null)
         {
             return result;
@@ -118,7 +124,14 @@ public sealed class MachineRenderer(TemplateLibrary templates, RenderSettings se
     /// The machine's kernel command line: distro, profiles, then the installer's own arguments, then the machine's,
     /// then <c>initrd=</c> (UEFI iPXE needs it to hand the initrd to Linux; BIOS ignores it).
     /// </summary>
-    public string KernelArgs(Machine machine, ResolvedProfile profile, IReadOnlyDictionary<string, Sourced<object?>> variables)
+    public string KernelArgs(Machine machine, ResolvedProfile profile, IReadOnlyDictionary<string, Sourced<object?>> variables) =>
+        KernelArgs(machine, profile, variables, withInitrd: true);
+
+    /// <summary>
+    /// The kernel command line, with or without the trailing <c>initrd=</c>: pxelinux and GRUB load the initrd
+    /// themselves, and pxelinux would take an <c>initrd=</c> on its APPEND line as the file to load.
+    /// </summary>
+    public string KernelArgs(Machine machine, ResolvedProfile profile, IReadOnlyDictionary<string, Sourced<object?>> variables, bool withInitrd)
     {
         string Str(string name) => variables[name].Value as string ?? "";
         var installer = InstallerArguments.For(profile.Distro.Breed, Str("install_url"), Str("install_base_url"), Str("hostname"), Str("domain"));
@@ -127,7 +140,7 @@ public sealed class MachineRenderer(TemplateLibrary templates, RenderSettings se
             (profile.KernelArgs.ToDictionary(a => a.Key, a => a.Value.Value), "profile"),
             (installer.ToDictionary(a => a.Key, a => a.Value), "installer"),
             (machine.KernelArgs, "machine"),
-            (new Dictionary<string, string?> { ["initrd"] = Str("initrd_name") }, "server"),
+            (withInitrd ? new Dictionary<string, string?> { ["initrd"] = Str("initrd_name") } : new Dictionary<string, string?>(), "server"),
         ]);
         return KernelCommandLine.Format(merged.Select(a => new KeyValuePair<string, string?>(a.Key, a.Value.Value)));
     }
@@ -188,11 +201,28 @@ public sealed class MachineRenderer(TemplateLibrary templates, RenderSettings se
             try
             {
                 variables["kernel_args"] = new(KernelArgs(machine, profile, variables), "resolved");
+                variables["kernel_cmdline"] = new(KernelArgs(machine, profile, variables, withInitrd: false), "resolved");
             }
             catch (KernelCommandLineException e)
             {
                 return new RenderOutcome(null, e.Message);
             }
+        }
+
+        if (ApplyImage(template, variables) is { } imageError)
+        {
+            return new RenderOutcome(null, imageError);
+        }
+
+        if (Templates.Exists(template) && Templates.RequiredVariables(template).Contains(HandoffVariable.Name))
+        {
+            var (handoff, error) = HandoffVariable.Build(profile, variables, includeSecrets: true);
+            if (handoff is null)
+            {
+                return new RenderOutcome(null, error);
+            }
+
+            variables[HandoffVariable.Name] = new(handoff, variables.TryGetValue(HandoffVariable.Name, out var shown) ? shown.Source : "default");
         }
 
         var values = new Dictionary<string, object?>(variables.Count, StringComparer.Ordinal);
@@ -204,6 +234,14 @@ public sealed class MachineRenderer(TemplateLibrary templates, RenderSettings se
         var result = Templates.Render(template, values);
         return result.Succeeded ? new RenderOutcome(result.Text, null) : new RenderOutcome(null, result.Error!.ToString());
     }
+
+    /// <summary>
+    /// "Install image X": when <c>image</c> is set, defines <c>image_file</c>, <c>image_sha256</c>, <c>image_size</c> and
+    /// <c>image_compression</c> from <see cref="RenderSettings.Images"/>; the error when the template needs them and the
+    /// library has no such image (see <see cref="ImageVariable"/>).
+    /// </summary>
+    private string? ApplyImage(string template, Dictionary<string, Sourced<object?>> variables) =>
+        ImageVariable.Apply(Settings.Images, variables, Templates.Exists(template) ? Templates.RequiredVariables(template) : null);
 
     /// <summary>An http URL for a distro file: absolute URLs pass through, relative paths are served from /files.</summary>
     public string FileUrl(string location) =>

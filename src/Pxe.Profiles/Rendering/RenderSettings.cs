@@ -11,4 +11,7 @@ public sealed record RenderSettings
 
     /// <summary>Server-wide variables: the lowest layer, below distros.</summary>
     public IReadOnlyDictionary<string, object?> Globals { get; init; } = new Dictionary<string, object?>();
+
+    /// <summary>The image library as the variable <c>image</c> sees it (see <see cref="ImageVariable"/>); null: <c>image</c> defines nothing.</summary>
+    public IImageCatalog? Images { get; init; }
 }

@@ -7,8 +7,8 @@ public static class StandardVariables
     public static readonly IReadOnlySet<string> Names = new HashSet<string>(StringComparer.Ordinal)
     {
         "server_url", "next_server", "mac", "mac_hyphen", "hostname", "domain", "fqdn", "ip", "prefix", "netmask", "gateway",
-        "dns", "profile", "distro", "boot_action", "kernel_url", "initrd_url", "initrd_name", "kernel_args", "install_url",
-        "install_base_url", "done_url", "events_url", "install_token",
+        "dns", "profile", "distro", "boot_action", "kernel_url", "initrd_url", "initrd_name", "kernel_args", "kernel_cmdline", "install_url",
+        "install_base_url", "done_url", "events_url", "install_token", "handoff",
     };
 }
 

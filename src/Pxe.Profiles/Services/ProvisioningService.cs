@@ -249,7 +249,8 @@ public sealed class ProvisioningService(IMachineStore machines, EventLog events,
 
         var token = NewToken();
         var now = clock.GetUtcNow();
-        var attempt = machine.State == MachineState.Installing ? (machine.Install?.Attempt ?? 0) + 1 : 1;
+        // Firmware retrying a boot, or the retry policy after a timeout, continues the count; a re-image starts it afresh.
+        var attempt = machine.State is MachineState.Installing or MachineState.Failed ? (machine.Install?.Attempt ?? 0) + 1 : 1;
         var installing = machine with
         {
             State = next.Value,
@@ -257,7 +258,7 @@ public sealed class ProvisioningService(IMachineStore machines, EventLog events,
             {
                 TokenHash = Hash(token),
                 Started = now,
-                Deadline = now.AddMinutes(profile.InstallTimeoutMinutes.Value),
+                Deadline = now + profile.InstallTimeout.Value,
                 Attempt = attempt,
             },
         };
@@ -309,7 +310,7 @@ public sealed class ProvisioningService(IMachineStore machines, EventLog events,
             var now = clock.GetUtcNow();
             var session = machine with
             {
-                Install = new InstallSession { TokenHash = Hash(token), Started = now, Deadline = now.AddMinutes(profile.InstallTimeoutMinutes.Value) },
+                Install = new InstallSession { TokenHash = Hash(token), Started = now, Deadline = now + profile.InstallTimeout.Value },
             };
             var rendered = state.Renderer.RenderBoot(kind, session with { BootAction = BootAction.Install, Profile = name }, profile, mac, token);
             if (!rendered.Succeeded)
@@ -475,6 +476,7 @@ public sealed class ProvisioningService(IMachineStore machines, EventLog events,
             try
             {
                 variables["kernel_args"] = new(state.Renderer.KernelArgs(machine, profile, variables), "resolved");
+                variables["kernel_cmdline"] = new(state.Renderer.KernelArgs(machine, profile, variables, withInitrd: false), "resolved");
             }
             catch (KernelCommandLineException e)
             {
@@ -485,7 +487,11 @@ public sealed class ProvisioningService(IMachineStore machines, EventLog events,
         return (variables, null, false);
     }
 
-    /// <summary>Marks installs that passed their deadline as Failed (run periodically by the host).</summary>
+    /// <summary>
+    /// Marks installs that passed their deadline as Failed (run periodically by the host). The profile's
+    /// <c>install_retries</c> decides what the next boot does: install again while retries are left (the machine keeps
+    /// its attempt count), else boot from disk.
+    /// </summary>
     public async Task<int> ExpireInstallsAsync(CancellationToken ct)
     {
         var now = clock.GetUtcNow();
@@ -493,10 +499,22 @@ public sealed class ProvisioningService(IMachineStore machines, EventLog events,
         var installing = await machines.ListMachinesAsync(new MachineQuery { State = MachineState.Installing, Limit = 100_000 }, ct);
         foreach (var m in installing.Where(m => m.Install is { } s && s.Deadline <= now))
         {
+            var retries = m.Profile is { } name && spec.Current.Resolve(name).Profile is { } p ? p.InstallRetries.Value : 0;
             var result = await TransitionAsync(m.PrimaryMac, LifecycleTrigger.Fail, "timer", x =>
-                x.Install is { } s && s.Deadline <= now
-                    ? (x with { BootAction = BootAction.Local, Install = null }, $"install did not call done within its deadline ({s.Deadline:u}); attempt {s.Attempt}")
-                    : (null, "the install finished meanwhile"), EventKinds.StateChanged, ct);
+            {
+                if (x.Install is not { } s || s.Deadline > now)
+                {
+                    return (null, "the install finished meanwhile");
+                }
+
+                var message = $"install did not call done within its deadline ({s.Deadline:u}); attempt {s.Attempt}";
+                return s.Attempt <= retries
+                    // The expired session stays only as the attempt count: its token no longer matches anything.
+                    ? (x with { BootAction = BootAction.Install, Install = s with { TokenHash = "", Deadline = now } },
+                        $"{message}; the next network boot installs again (retry {s.Attempt} of {retries})")
+                    : (x with { BootAction = BootAction.Local, Install = null },
+                        $"{message}; {(retries == 0 ? "" : $"no retries left of {retries}; ")}the next boot is from disk");
+            }, EventKinds.StateChanged, ct);
             if (result.Succeeded)
             {
                 expired++;

@@ -23,8 +23,11 @@ public sealed record ResolvedProfile
     /// <summary>Boot loader (iPXE unless the chain says otherwise).</summary>
     public required Sourced<BootLoader> BootLoader { get; init; }
 
-    /// <summary>Install timeout in minutes (60 unless the chain says otherwise).</summary>
-    public required Sourced<int> InstallTimeoutMinutes { get; init; }
+    /// <summary>Install timeout (<see cref="ProfileResolver.DefaultInstallTimeout"/> unless the chain says otherwise).</summary>
+    public required Sourced<TimeSpan> InstallTimeout { get; init; }
+
+    /// <summary>Installs retried after a timeout before falling back to local boot (0 unless the chain says otherwise).</summary>
+    public required Sourced<int> InstallRetries { get; init; }
 
     /// <summary>Kernel arguments in command-line order, distro first.</summary>
     public required IReadOnlyList<KeyValuePair<string, Sourced<string?>>> KernelArgs { get; init; }
@@ -43,7 +46,7 @@ public sealed record ResolvedProfile
 public static class ProfileResolver
 {
     /// <summary>Default install timeout when no profile sets one: long enough for a full distro install over a slow mirror.</summary>
-    public const int DefaultInstallTimeoutMinutes = 60;
+    public static readonly TimeSpan DefaultInstallTimeout = TimeSpan.FromMinutes(60);
 
     /// <summary>Deepest inheritance chain accepted; deeper is almost certainly a mistake (and guards against cycles).</summary>
     public const int MaxDepth = 32;
@@ -92,7 +95,8 @@ public static class ProfileResolver
         var distroSource = $"distro:{distro.Name}";
         Sourced<string>? template = null;
         var loader = new Sourced<BootLoader>(Domain.BootLoader.Ipxe, "default");
-        var timeout = new Sourced<int>(DefaultInstallTimeoutMinutes, "default");
+        var timeout = new Sourced<TimeSpan>(DefaultInstallTimeout, "default");
+        var retries = new Sourced<int>(0, "default");
         foreach (var p in chain)
         {
             var src = $"profile:{p.Name}";
@@ -106,9 +110,14 @@ public static class ProfileResolver
                 loader = new(l, src);
             }
 
-            if (p.InstallTimeoutMinutes is { } t)
+            if (p.InstallTimeout is { } t)
             {
                 timeout = new(t, src);
+            }
+
+            if (p.InstallRetries is { } n)
+            {
+                retries = new(n, src);
             }
         }
 
@@ -119,7 +128,8 @@ public static class ProfileResolver
             Chain = chain.Select(p => p.Name).ToList(),
             InstallTemplate = template,
             BootLoader = loader,
-            InstallTimeoutMinutes = timeout,
+            InstallTimeout = timeout,
+            InstallRetries = retries,
             KernelArgs = MergeKernelArgs(
                 chain.Select(p => (p.KernelArgs, $"profile:{p.Name}")).Prepend((distro.KernelArgs, distroSource))),
             Variables = MergeValues(chain.Select(p => (p.Variables, $"profile:{p.Name}")).Prepend((distro.Variables, distroSource))),

@@ -2,7 +2,8 @@ namespace Pxe.Profiles.Spec;
 
 /// <summary>
 /// The spec as files: every <c>*.yaml</c> / <c>*.yml</c> below the spec directory holds one distro or one profile
-/// (<c>profiles/distros/rhel9.yaml</c>, <c>profiles/web.yaml</c>…). Loading reads them all and reports every problem.
+/// (<c>profiles/distros/rhel9.yaml</c>, <c>profiles/web.yaml</c>…), except <c>profiles/roles/</c>, which holds the image
+/// builder's role overlays (read by Pxe.Images). Loading reads them all and reports every problem.
 /// Writing (for changes made through the API) replaces one file atomically so the files stay the spec.
 /// </summary>
 public sealed class SpecDirectory(string root)
@@ -106,8 +107,12 @@ public sealed class SpecDirectory(string root)
         }
     }
 
+    /// <summary>The folder of image role overlays, not part of the distro and profile spec.</summary>
+    public string RolesDirectory => Path.Combine(Root, "roles");
+
     private IEnumerable<string> EnumerateFiles() =>
         Directory.EnumerateFiles(Root, "*", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = false })
             .Where(f => f.EndsWith(".yaml", StringComparison.Ordinal) || f.EndsWith(".yml", StringComparison.Ordinal))
+            .Where(f => !f.StartsWith(RolesDirectory + Path.DirectorySeparatorChar, StringComparison.Ordinal))
             .Order(StringComparer.Ordinal);
 }

@@ -6,7 +6,7 @@ namespace Pxe.Profiles.Spec;
 /// <summary>
 /// Checks a whole specification and reports every problem at once, each with its file, line, field and a fix:
 /// unknown distros and parents, inheritance cycles, missing templates, variables a template needs that nothing
-/// defines, kernel command lines that cannot be handed out.
+/// defines, kernel command lines that cannot be handed out, first-boot hand-off settings a client cannot use.
 /// </summary>
 public static class SpecValidator
 {
@@ -76,6 +76,7 @@ public static class SpecValidator
             var defined = new HashSet<string>(resolved.Variables.Keys, StringComparer.Ordinal);
             defined.UnionWith(StandardVariables.Names);
             defined.UnionWith(serverVariables);
+            CheckImage(errors, resolved, source, defined);
             var missing = templates.RequiredVariables(resolved.InstallTemplate.Value)
                 .Where(v => !defined.Contains(v)).Order(StringComparer.Ordinal).ToList();
             if (missing.Count > 0)
@@ -96,6 +97,8 @@ public static class SpecValidator
             errors.Add(new SpecError(source.File, source.LineOf("kernel_args"), "kernel_args", e.Message));
         }
 
+        HandoffValidator.Check(errors, resolved, source, serverVariables);
+
         foreach (var boot in BootTemplates.All)
         {
             if (!templates.Exists(boot))
@@ -104,6 +107,22 @@ public static class SpecValidator
                     $"the boot template '{boot}' is missing from templates/; restore it (it ships with PxeServer)"));
             }
         }
+    }
+
+    /// <summary>
+    /// A profile that names an image (<c>image: NAME</c>) gets image_file, image_sha256, image_size and image_compression
+    /// from the image library at render time, so they count as defined; the name itself must be one the library can hold.
+    /// Whether the image is built is checked when a machine renders (images come and go; the spec does not depend on them).
+    /// </summary>
+    private static void CheckImage(List<SpecError> errors, ResolvedProfile resolved, SpecSource source, HashSet<string> defined)
+    {
+        if (ImageVariable.Requested(resolved.Variables) is null)
+        {
+            return;
+        }
+
+        defined.UnionWith(ImageVariable.Defined);
+        errors.AddRange(ImageVariable.NameErrors(resolved.Variables).Select(m => new SpecError(source.File, source.LineOf("variables"), "variables", m)));
     }
 
     private static void CheckLocation(List<SpecError> errors, SpecSource source, string field, string value)

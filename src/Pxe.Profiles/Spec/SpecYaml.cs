@@ -16,7 +16,7 @@ public static class SpecYaml
         ["kind", "name", "arch", "breed", "kernel", "initrd", "kernel_args", "install_tree", "variables", "secrets", "comment"];
 
     private static readonly string[] ProfileFields =
-        ["kind", "name", "distro", "parent", "install_template", "boot_loader", "install_timeout_minutes",
+        ["kind", "name", "distro", "parent", "install_template", "boot_loader", "install_timeout", "install_retries",
          "kernel_args", "variables", "secrets", "handoff", "comment"];
 
     /// <summary>The result of reading one file: a distro, a profile, or errors.</summary>
@@ -164,7 +164,8 @@ public static class SpecYaml
             }
         }
 
-        var timeout = r.Integer("install_timeout_minutes", 1, 7 * 24 * 60);
+        var timeout = r.Duration("install_timeout", TimeSpan.FromSeconds(10), TimeSpan.FromDays(7));
+        var retries = r.Integer("install_retries", 0, 10);
         var profile = new Profile
         {
             Name = name ?? "",
@@ -172,7 +173,8 @@ public static class SpecYaml
             Parent = parent,
             InstallTemplate = r.String("install_template"),
             BootLoader = loader,
-            InstallTimeoutMinutes = timeout,
+            InstallTimeout = timeout,
+            InstallRetries = retries,
             KernelArgs = r.KernelArgs("kernel_args"),
             Variables = r.Mapping("variables"),
             Secrets = r.Names("secrets"),
@@ -236,9 +238,14 @@ public static class SpecYaml
             m.Add("boot_loader", loader.ToString().ToLowerInvariant());
         }
 
-        if (p.InstallTimeoutMinutes is { } t)
+        if (p.InstallTimeout is { } t)
         {
-            m.Add("install_timeout_minutes", t.ToString(CultureInfo.InvariantCulture));
+            m.Add("install_timeout", Durations.Format(t));
+        }
+
+        if (p.InstallRetries is { } n)
+        {
+            m.Add("install_retries", n.ToString(CultureInfo.InvariantCulture));
         }
 
         AddKernelArgs(m, p.KernelArgs);
@@ -425,6 +432,23 @@ public static class SpecYaml
             if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var v) || v < min || v > max)
             {
                 Error(field, $"'{text}' must be a whole number from {min} to {max}");
+                return null;
+            }
+
+            return v;
+        }
+
+        public TimeSpan? Duration(string field, TimeSpan min, TimeSpan max)
+        {
+            var text = String(field);
+            if (text is null)
+            {
+                return null;
+            }
+
+            if (!Durations.TryParse(text, out var v) || v < min || v > max)
+            {
+                Error(field, $"'{text}' must be a duration from {Durations.Format(min)} to {Durations.Format(max)}, like 45s, 20m or 2h (a bare number is minutes)");
                 return null;
             }
 

@@ -36,6 +36,8 @@ public static class PxeCommandLine
             EventsCommand(),
             TokensCommand(),
             LeasesCommand(),
+            InstallerCommands.Create(),
+            ImageCommands.Create(),
         };
         return await root.Parse(args).InvokeAsync();
     }
@@ -193,8 +195,54 @@ public static class PxeCommandLine
             var m = await api.PostAsync($"/api/v1/machines/{Uri.EscapeDataString(pr.GetValue(mac)!)}/reimage", null, ct);
             Console.WriteLine($"{m.GetProperty("macs")[0].GetString()}: state {Str(m, "state")}, boot {Str(m, "boot_action")}; power-cycle it to re-install");
         }));
+        var until = new Option<string>("--until") { Description = "stop when the machine is in this state: Installed (default), Deployed, or any other", DefaultValueFactory = _ => "Installed" };
+        var watchTimeout = new Option<int>("--timeout") { Description = "give up after this many seconds", DefaultValueFactory = _ => 3600 };
+        var watch = new Command("watch", "follow a machine live: its state and each step of its boot and install, until it reaches a state") { mac, until, watchTimeout };
+        watch.SetAction(async (pr, ct) =>
+        {
+            var failed = false;
+            var code = await Api(pr, async api =>
+            {
+                var target = pr.GetValue(until)!;
+                var path = Uri.EscapeDataString(pr.GetValue(mac)!);
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                var latest = await api.GetAsync($"/api/v1/events?mac={path}&limit=1", ct);
+                var after = latest.GetArrayLength() > 0 ? latest[0].GetProperty("id").GetInt64() : 0;
+                string? state = null;
+                while (clock.Elapsed < TimeSpan.FromSeconds(pr.GetValue(watchTimeout)))
+                {
+                    var m = await api.GetAsync($"/api/v1/machines/{path}", ct);
+                    state = Str(m, "state");
+                    var events = await api.GetAsync($"/api/v1/events?mac={path}&after={after}&limit=200", ct);
+                    foreach (var e in events.EnumerateArray().OrderBy(e => e.GetProperty("id").GetInt64()))
+                    {
+                        after = Math.Max(after, e.GetProperty("id").GetInt64());
+                        Console.WriteLine($"[{clock.Elapsed:mm\\:ss}] {state,-10} {Str(e, "kind")}: {Str(e, "message")}");
+                    }
+
+                    if (string.Equals(state, target, StringComparison.OrdinalIgnoreCase))
+                    {
+                        Console.WriteLine($"[{clock.Elapsed:mm\\:ss}] {state} after {clock.Elapsed.TotalSeconds:F1} s");
+                        return;
+                    }
+
+                    if (state == "Failed")
+                    {
+                        failed = true;
+                        Console.WriteLine($"[{clock.Elapsed:mm\\:ss}] Failed (see the last event above)");
+                        return;
+                    }
+
+                    await Task.Delay(500, ct);
+                }
+
+                throw new CliException($"{pr.GetValue(mac)} is {state}, not {target}, after {pr.GetValue(watchTimeout)} s");
+            });
+            return code == 0 && failed ? 3 : code;
+        });
         cmd.Subcommands.Add(list);
         cmd.Subcommands.Add(show);
+        cmd.Subcommands.Add(watch);
         cmd.Subcommands.Add(assign);
         cmd.Subcommands.Add(reimage);
         return cmd;
@@ -331,7 +379,7 @@ public static class PxeCommandLine
         AnsiConsole.Write(table);
     }
 
-    private static async Task<int> Api(ParseResult pr, Func<ApiClient, Task> action)
+    internal static async Task<int> Api(ParseResult pr, Func<ApiClient, Task> action)
     {
         var server = pr.GetValue(ServerOption)!;
         if (!Uri.TryCreate(server, UriKind.Absolute, out var uri))
@@ -363,10 +411,10 @@ public static class PxeCommandLine
         return parts.Count == 0 ? "" : "?" + string.Join("&", parts);
     }
 
-    private static string? Str(JsonElement e, string name) =>
+    internal static string? Str(JsonElement e, string name) =>
         e.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null ? v.ToString() : null;
 
-    private static string Esc(string? s) => Markup.Escape(s ?? "");
+    internal static string Esc(string? s) => Markup.Escape(s ?? "");
 
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    internal static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 }

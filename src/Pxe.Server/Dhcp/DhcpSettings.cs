@@ -30,6 +30,14 @@ public sealed record DhcpSettings
     /// <summary>Subnets served: directly on an interface, or behind a relay (no interface; chosen by giaddr).</summary>
     public List<DhcpSubnetSettings> Subnets { get; init; } = [];
 
+    /// <summary>
+    /// "Fast iPXE" (off by default): answer IPv6 router solicitations on the DHCP interfaces with a router
+    /// advertisement that configures nothing (lifetime 0, no prefix), so iPXE stops waiting about 13 s for IPv6 before
+    /// it fetches its script. Sending router advertisements is a policy decision for the segment: turn it on only on a
+    /// provisioning network.
+    /// </summary>
+    public bool FastIpxe { get; init; }
+
     /// <summary>Seconds an offered address is held for the client's REQUEST. Default 30 (RFC 2131 suggests a short hold).</summary>
     public int OfferHoldSeconds { get; init; } = 30;
 

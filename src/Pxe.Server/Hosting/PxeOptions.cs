@@ -76,6 +76,18 @@ public sealed record PxeOptions
     /// <summary>How often installs past their deadline are marked Failed. Default 30 s.</summary>
     public TimeSpan InstallTimeoutCheckInterval { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Image builds waiting behind the one running (builds run one at a time: each is disk- and CPU-heavy). Default 16:
+    /// a build takes seconds to many minutes, so more than 16 waiting is a runaway script, refused with 503.
+    /// </summary>
+    public int ImageBuildQueueLength { get; init; } = 16;
+
+    /// <summary>
+    /// A build still running after this long is cancelled and reported failed. Default 2 h: a debootstrap base from a
+    /// slow mirror takes about 10 minutes and a role on a cached base seconds, so 2 h means a tool hangs.
+    /// </summary>
+    public TimeSpan ImageBuildTimeout { get; init; } = TimeSpan.FromHours(2);
+
     /// <summary>The URL machines use, derived when not set.</summary>
     public string EffectiveServerUrl
     {
@@ -100,6 +112,15 @@ public sealed record PxeOptions
 
     /// <summary>Folder served under /files.</summary>
     public string FilesDirectory => Path.Combine(DataDirectory, "files");
+
+    /// <summary>
+    /// The image library, <c>files/images</c>: inside the served folder, so every image file is downloadable at
+    /// <c>/files/images/NAME/VERSION/FILE</c> (with Range and ETag), and the path below /files is what <c>image_file</c> holds.
+    /// </summary>
+    public string ImagesDirectory => Path.Combine(FilesDirectory, "images");
+
+    /// <summary>The image builder's step cache, <c>cache/images</c>: outside the served folder; safe to delete (the next build is slower).</summary>
+    public string ImageCacheDirectory => Path.Combine(DataDirectory, "cache", "images");
 
     /// <summary>Every problem with these options at once, each saying how to fix it.</summary>
     public IReadOnlyList<string> Validate()
@@ -177,6 +198,16 @@ public sealed record PxeOptions
             {
                 errors.Add($"Dhcp:Interfaces: interface '{name}' does not exist on this host; interfaces here: {string.Join(", ", present.Order(StringComparer.Ordinal))}");
             }
+        }
+
+        if (ImageBuildQueueLength is < 1 or > 1000)
+        {
+            errors.Add($"ImageBuildQueueLength {ImageBuildQueueLength} must be between 1 and 1000");
+        }
+
+        if (ImageBuildTimeout < TimeSpan.FromMinutes(1) || ImageBuildTimeout > TimeSpan.FromDays(2))
+        {
+            errors.Add($"ImageBuildTimeout {ImageBuildTimeout} must be between 1 minute and 2 days (e.g. 02:00:00)");
         }
 
         if (Durability is not ("full" or "process"))

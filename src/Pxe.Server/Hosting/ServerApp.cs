@@ -59,11 +59,15 @@ public static partial class ServerApp
             return (null, [e.Message]);
         }
 
+        // The image library, read before the spec so that renders see it from the first request (a library that cannot be read is logged at start).
+        var images = new Images.ImageCatalog(new Pxe.Images.Library.ImageLibrary(options.ImagesDirectory));
+        await images.RefreshAsync(ct);
         var settings = new RenderSettings
         {
             ServerUrl = options.EffectiveServerUrl,
             NextServer = options.EffectiveNextServer,
             Globals = options.Variables.ToDictionary(v => v.Key, v => (object?)v.Value, StringComparer.Ordinal),
+            Images = images,
         };
         var spec = new SpecService(store, store, new SpecDirectory(options.SpecDirectory), options.TemplatesDirectory, settings);
         var specErrors = await spec.InitializeAsync(ct);
@@ -154,6 +158,7 @@ public static partial class ServerApp
         builder.Services.AddSingleton(new ProvisioningOptionsView(options.EffectiveServerUrl));
         builder.Services.AddSingleton(new BootLoaderFiles(options.Tftp.RootFolder ?? Path.Combine(options.DataDirectory, "tftp")));
         builder.Services.AddHostedService<InstallTimeoutService>();
+        Images.ImageHosting.AddImages(builder.Services, images, options);
         var (tftpOptions, _) = options.Tftp.ToOptions(options.HttpUrl, options.DataDirectory);
         if (options.Tftp.Enabled && tftpOptions is not null)
         {
@@ -173,6 +178,10 @@ public static partial class ServerApp
                 new LeaseStoreAdapter(store),
                 sp.GetRequiredService<ILoggerFactory>()));
             builder.Services.AddHostedService(sp => new DhcpHostedService(sp.GetRequiredService<DhcpServer>()));
+            if (options.Dhcp.FastIpxe)
+            {
+                builder.Services.AddHostedService(sp => new FastIpxeService(dhcpOptions.Interfaces, sp.GetRequiredService<ILoggerFactory>()));
+            }
         }
         configure?.Invoke(builder);
 
@@ -188,6 +197,8 @@ public static partial class ServerApp
         BootEndpoints.Map(app);
         MetricsEndpoint.Map(app);
         ApiEndpoints.Map(app);
+        ImageEndpoints.Map(app);
+        EncEndpoint.Map(app);
         var files = new ContainedFileProvider(options.FilesDirectory);
         var contentTypes = new FileExtensionContentTypeProvider();
         app.UseStaticFiles(new StaticFileOptions

@@ -156,7 +156,9 @@ public sealed record ProfileBody
 
     public string? BootLoader { get; init; }
 
-    public int? InstallTimeoutMinutes { get; init; }
+    public string? InstallTimeout { get; init; }
+
+    public int? InstallRetries { get; init; }
 
     public Dictionary<string, string?>? KernelArgs { get; init; }
 

@@ -155,6 +155,37 @@ public partial class ProvisioningServiceTests
     }
 
     [Fact]
+    public async Task InstallTimeout_WithRetriesLeft_InstallsAgain_ThenFallsBackToLocalBoot()
+    {
+        await using var bed = await ProfilesTestBed.CreateAsync(initialize: false);
+        bed.WriteSpecFile("web-retry.yaml", "kind: profile\nname: web-retry\nparent: web\ninstall_timeout: 45s\ninstall_retries: 1\n");
+        await bed.RestartAsync();
+        await Assign(bed, "web-retry");
+
+        await bed.Provisioning.BootAsync(Mac, BootFileKind.Ipxe, Ct);
+        bed.Clock.Now = bed.Clock.Now.AddSeconds(46);
+        Assert.Equal(1, await bed.Provisioning.ExpireInstallsAsync(Ct));
+        var m = (await bed.Provisioning.FindAsync(Mac, Ct))!;
+        Assert.Equal((MachineState.Failed, BootAction.Install), (m.State, m.BootAction));
+
+        // The retry: the next boot installs again as attempt 2, with a fresh deadline.
+        var token = TokenOf((await bed.Provisioning.BootAsync(Mac, BootFileKind.Ipxe, Ct)).Text!);
+        m = (await bed.Provisioning.FindAsync(Mac, Ct))!;
+        Assert.Equal((MachineState.Installing, 2, bed.Clock.Now.AddSeconds(45)), (m.State, m.Install!.Attempt, m.Install.Deadline));
+        Assert.True((await bed.Provisioning.InstallFileAsync(Mac, "install", token, Ct)).Succeeded);
+
+        // No retries left: Failed, and the next boot is from disk.
+        bed.Clock.Now = bed.Clock.Now.AddSeconds(46);
+        Assert.Equal(1, await bed.Provisioning.ExpireInstallsAsync(Ct));
+        m = (await bed.Provisioning.FindAsync(Mac, Ct))!;
+        Assert.Equal((MachineState.Failed, BootAction.Local, null), (m.State, m.BootAction, m.Install));
+        var messages = (await bed.Store.QueryEventsAsync(new EventQuery { Mac = Mac, Actor = "timer" }, Ct)).Select(e => e.Message).ToList();
+        Assert.Contains(messages, x => x.Contains("attempt 1; the next network boot installs again (retry 1 of 1)", StringComparison.Ordinal));
+        Assert.Contains(messages, x => x.Contains("attempt 2; no retries left of 1; the next boot is from disk", StringComparison.Ordinal));
+        Assert.False((await bed.Provisioning.InstallFileAsync(Mac, "install", token, Ct)).Succeeded);
+    }
+
+    [Fact]
     public async Task InstallFile_RendersTheProfilesTemplate_AndSubFilesBesideIt()
     {
         await using var bed = await ProfilesTestBed.CreateAsync();
@@ -264,7 +295,7 @@ public partial class ProvisioningServiceTests
         Assert.False(r.Succeeded);
         var fields = r.Errors!.Select(e => e.Field).ToList();
         Assert.Equal(["hostname", "ipv4", "profile", "boot_action", "variables.9x", "tags"], fields);
-        Assert.Contains(r.Errors!, e => e.Message.Contains("known profiles: debian12, rhel9-base, ubuntu2404, web"));
+        Assert.Contains(r.Errors!, e => e.Message.Contains("known profiles: debian12, hello-disk, rhel9-base, ubuntu2404, web"));
         Assert.Null(await bed.Provisioning.FindAsync(Mac, Ct));
     }
 

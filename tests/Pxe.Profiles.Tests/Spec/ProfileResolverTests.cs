@@ -24,7 +24,7 @@ public class ProfileResolverTests
         var spec = Model(
             new Profile
             {
-                Name = "base", Distro = "rocky9", InstallTemplate = "install/rhel9.ks", InstallTimeoutMinutes = 30,
+                Name = "base", Distro = "rocky9", InstallTemplate = "install/rhel9.ks", InstallTimeout = TimeSpan.FromMinutes(30), InstallRetries = 2,
                 Variables = new Dictionary<string, object?> { ["timezone"] = "Europe/Berlin", ["role"] = "none", ["ntp"] = "ntp1" },
                 KernelArgs = new Dictionary<string, string?> { ["nomodeset"] = null },
             },
@@ -34,14 +34,15 @@ public class ProfileResolverTests
                 Variables = new Dictionary<string, object?> { ["role"] = "web", ["!ntp"] = null },
                 KernelArgs = new Dictionary<string, string?> { ["!quiet"] = null, ["console"] = "ttyS1" },
             },
-            new Profile { Name = "web-eu", Parent = "web", InstallTimeoutMinutes = 120 });
+            new Profile { Name = "web-eu", Parent = "web", InstallTimeout = TimeSpan.FromMinutes(120) });
 
         var (p, error) = ProfileResolver.Resolve(spec, "web-eu");
         Assert.Null(error);
         Assert.Equal(["base", "web", "web-eu"], p!.Chain);
         Assert.Equal(new Sourced<string>("install/rhel9.ks", "profile:base"), p.InstallTemplate);
         Assert.Equal(new Sourced<BootLoader>(BootLoader.Pxelinux, "profile:web"), p.BootLoader);
-        Assert.Equal(new Sourced<int>(120, "profile:web-eu"), p.InstallTimeoutMinutes);
+        Assert.Equal(new Sourced<TimeSpan>(TimeSpan.FromMinutes(120), "profile:web-eu"), p.InstallTimeout);
+        Assert.Equal(new Sourced<int>(2, "profile:base"), p.InstallRetries);
         Assert.Equal(new Sourced<object?>("web", "profile:web"), p.Variables["role"]);
         Assert.Equal(new Sourced<object?>("Europe/Berlin", "profile:base"), p.Variables["timezone"]);
         Assert.Equal("distro:rocky9", p.Variables["packages"].Source);

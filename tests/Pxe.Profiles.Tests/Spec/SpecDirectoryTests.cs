@@ -36,6 +36,25 @@ public class SpecDirectoryTests
     }
 
     [Fact]
+    public void RoleOverlays_InTheRolesFolder_AreNotReadAsSpecObjects()
+    {
+        var dir = Directory.CreateTempSubdirectory("pxe-spec-");
+        try
+        {
+            File.WriteAllText(Path.Combine(dir.FullName, "d.yaml"), "kind: distro\nname: d\narch: x86_64\nbreed: generic\nkernel: k\ninitrd: i\n");
+            Directory.CreateDirectory(Path.Combine(dir.FullName, "roles"));
+            File.WriteAllText(Path.Combine(dir.FullName, "roles", "web.yaml"), "kind: role\nname: web\npackages: [nginx-light]\n");
+            var (spec, errors) = new SpecDirectory(dir.FullName).Load();
+            Assert.Empty(errors);
+            Assert.Equal("d", Assert.Single(spec!.Distros.Keys));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public void MissingDirectory_IsAnError_NotAnException()
     {
         var (spec, errors) = new SpecDirectory("/nonexistent/pxe-spec").Load();

@@ -43,14 +43,14 @@ public class SpecYamlTests
             distro: rocky9
             parent: base
             boot_loader: floppy
-            install_timeout_minutes: -5
+            install_timeout: -5
             colour: blue
             kernel_args:
               bad: "a\tb"
             """, "web.yaml");
         Assert.Null(r.Profile);
         Assert.Contains(r.Errors, e => e.Field == "boot_loader" && e.Line == 5 && e.Message.Contains("ipxe, pxelinux or grub"));
-        Assert.Contains(r.Errors, e => e.Field == "install_timeout_minutes" && e.Line == 6);
+        Assert.Contains(r.Errors, e => e.Field == "install_timeout" && e.Line == 6);
         Assert.Contains(r.Errors, e => e.Field == "colour" && e.Line == 7 && e.Message.Contains("known fields"));
         Assert.Contains(r.Errors, e => e.Field is "distro" or "parent" && e.Message.Contains("exactly one"));
         Assert.All(r.Errors, e => Assert.Equal("web.yaml", e.File));
@@ -92,7 +92,8 @@ public class SpecYamlTests
             Parent = "base",
             InstallTemplate = "install/rhel9.ks",
             BootLoader = BootLoader.Grub,
-            InstallTimeoutMinutes = 45,
+            InstallTimeout = TimeSpan.FromSeconds(45),
+            InstallRetries = 3,
             KernelArgs = new Dictionary<string, string?> { ["console"] = "ttyS0,115200", ["!quiet"] = null, ["nomodeset"] = null },
             Variables = new Dictionary<string, object?>
             {

@@ -3,7 +3,8 @@ namespace Pxe.Profiles.Tests.Templates;
 /// <summary>
 /// A structure check for rendered kickstarts, standing in for pykickstart's ksvalidator (not packaged for Debian 12):
 /// every command line names a command of the RHEL 9 kickstart reference, %pre/%post/%packages/%onerror/%pre-install
-/// sections are opened outside another section and closed with %end, and no template placeholder is left.
+/// sections are opened outside another section and closed with %end, no line inside a section starts with '%' (anaconda
+/// would take it for a section keyword, even inside a shell here-document), and no template placeholder is left.
 /// </summary>
 internal static class KickstartChecker
 {
@@ -60,6 +61,13 @@ internal static class KickstartChecker
 
                 open = word;
                 openLine = number;
+                continue;
+            }
+
+            if (open is not null && line.StartsWith('%'))
+            {
+                // Anaconda reads every line of a section that starts with '%' (after blanks) as a section keyword.
+                problems.Add($"line {number}: a line inside {open} (line {openLine}) starts with '%', which anaconda reads as a section keyword: {line}");
                 continue;
             }
 

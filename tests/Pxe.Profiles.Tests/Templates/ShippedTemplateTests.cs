@@ -217,7 +217,10 @@ public sealed class ShippedTemplateTests
         var lines = RenderOk(Shipped, "boot/pxelinux.cfg", variables).Split('\n');
 
         var append = Assert.Single(lines, l => l.TrimStart().StartsWith("APPEND ", StringComparison.Ordinal));
-        Assert.Equal($"  APPEND {variables["kernel_args"]} initrd={variables["initrd_url"]}", append);
+        // No initrd= on APPEND: pxelinux would load that name (relative: over TFTP) instead of INITRD.
+        Assert.Equal($"  APPEND {variables["kernel_cmdline"]}", append);
+        Assert.DoesNotContain("initrd=", append, StringComparison.Ordinal);
+        Assert.Contains($"  INITRD {variables["initrd_url"]}", lines);
         Assert.Contains("  IPAPPEND 2", lines);
         Assert.Contains($"  KERNEL {variables["kernel_url"]}", lines);
     }
@@ -238,7 +241,7 @@ public sealed class ShippedTemplateTests
         var local = RenderOk(Shipped, "boot/grub.cfg", LocalBootMachine());
         var root = RenderOk(Shipped, "boot/grub-root.cfg", new Dictionary<string, object?>());
 
-        Assert.Contains("    linux (http,10.0.0.1,8080)/files/rocky9/vmlinuz 'initrd=initrd.img' 'inst.ks=http://10.0.0.1:8080/boot/52:54:00:12:34:56/install?token=tok123&x=1' ", install, StringComparison.Ordinal);
+        Assert.Contains("    linux (http,10.0.0.1,8080)/files/rocky9/vmlinuz 'inst.ks=http://10.0.0.1:8080/boot/52:54:00:12:34:56/install?token=tok123&x=1' ", install, StringComparison.Ordinal);
         Assert.Contains("    initrd (http,10.0.0.1,8080)/files/rocky9/initrd.img\n", install, StringComparison.Ordinal);
         Assert.Contains("chainloader (${pxe_esp})${pxe_loader}", local, StringComparison.Ordinal);
         Assert.Contains("configfile \"/grub/mac/${net_default_mac}.cfg\"\n", root, StringComparison.Ordinal);

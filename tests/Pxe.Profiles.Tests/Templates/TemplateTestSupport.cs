@@ -1,3 +1,4 @@
+using Pxe.Profiles.Spec;
 using Pxe.Profiles.Templates;
 
 namespace Pxe.Profiles.Tests.Templates;
@@ -5,7 +6,7 @@ namespace Pxe.Profiles.Tests.Templates;
 /// <summary>Paths, sample variables and small helpers shared by the template tests.</summary>
 internal static class TemplateTestSupport
 {
-        private static readonly Lazy<TemplateLibrary> ShippedLazy = new(LoadShipped);
+    private static readonly Lazy<TemplateLibrary> ShippedLazy = new(LoadShipped);
 
     /// <summary>The repository root (the folder holding PxeServer.sln and templates/).</summary>
     public static string RepoRoot => RepoPaths.Root;
@@ -41,6 +42,9 @@ internal static class TemplateTestSupport
         ["initrd_url"] = "http://10.0.0.1:8080/files/rocky9/initrd.img",
         ["initrd_name"] = "initrd.img",
         ["kernel_args"] = "initrd=initrd.img inst.ks=http://10.0.0.1:8080/boot/52:54:00:12:34:56/install?token=tok123&x=1 ip=10.0.0.21::10.0.0.254:255.255.255.0:web01:eth0:none console=ttyS0,115200",
+        ["kernel_cmdline"] = "inst.ks=http://10.0.0.1:8080/boot/52:54:00:12:34:56/install?token=tok123&x=1 ip=10.0.0.21::10.0.0.254:255.255.255.0:web01:eth0:none console=ttyS0,115200",
+        ["image_file"] = "images/web/3/disk.raw",
+        ["image_sha256"] = "6f1ed002ab5595859014ebf0951522d9c6b7f6a1f35e2b1f7a4f6ab0c44d8b3e",
         ["install_url"] = "http://10.0.0.1:8080/boot/52:54:00:12:34:56/install?token=tok123",
         ["install_base_url"] = "http://10.0.0.1:8080/boot/52:54:00:12:34:56/install/",
         ["done_url"] = "http://10.0.0.1:8080/boot/52:54:00:12:34:56/done?token=tok123",
@@ -54,6 +58,7 @@ internal static class TemplateTestSupport
         ["ssh_authorized_keys"] = new List<object?> { "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHd7dummykeyforgoldenfiles ops@example.net" },
         ["ntp_servers"] = new List<object?> { "ntp1.example.net", "ntp2.example.net" },
         ["disk"] = "vda",
+        ["handoff"] = NoHandoff("web01.example.net"),
     };
 
     /// <summary>A DHCP machine being installed, first disk, no NTP.</summary>
@@ -76,6 +81,7 @@ internal static class TemplateTestSupport
         v["initrd_url"] = "http://10.0.0.1:8080/files/debian12/initrd.gz";
         v["initrd_name"] = "initrd.gz";
         v["kernel_args"] = "initrd=initrd.gz auto=true priority=critical url=http://10.0.0.1:8080/boot/52:54:00:ab:cd:ef/install?token=tok456";
+        v["kernel_cmdline"] = "auto=true priority=critical url=http://10.0.0.1:8080/boot/52:54:00:ab:cd:ef/install?token=tok456";
         v["install_url"] = "http://10.0.0.1:8080/boot/52:54:00:ab:cd:ef/install?token=tok456";
         v["install_base_url"] = "http://10.0.0.1:8080/boot/52:54:00:ab:cd:ef/install/";
         v["done_url"] = "http://10.0.0.1:8080/boot/52:54:00:ab:cd:ef/done?token=tok456";
@@ -87,6 +93,7 @@ internal static class TemplateTestSupport
         v["ssh_authorized_keys"] = new List<object?> { "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQCdummy ops's key", "ssh-ed25519 AAAAC3Nza second@example.net" };
         v["ntp_servers"] = new List<object?>();
         v["disk"] = "";
+        v["handoff"] = NoHandoff("db02");
         return v;
     }
 
@@ -123,6 +130,9 @@ internal static class TemplateTestSupport
         var result = Tools.Run(fileName, arguments, TimeSpan.FromSeconds(60));
         return (result.ExitCode, result.Output);
     }
+
+    /// <summary>The <c>handoff</c> value of a machine whose profile hands off to no client (as the renderer builds it).</summary>
+    public static IReadOnlyDictionary<string, object?> NoHandoff(string fqdn) => HandoffSettings.None.TemplateValue(new HandoffMachine(fqdn, ""));
 
     private static Dictionary<string, object?> Distro(string name, string breed, string installTree) => new(StringComparer.Ordinal)
     {
