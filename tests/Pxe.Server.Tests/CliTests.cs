@@ -69,7 +69,7 @@ public sealed class CliTests : IAsyncLifetime
         var (exit, output, error) = await Pxe("machines", "assign", Mac, "--profile", "webb");
         Assert.Equal(1, exit);
         Assert.Equal("", output);
-        Assert.Contains("known profiles: debian12, rhel9-base, ubuntu2404, web", error, StringComparison.Ordinal);
+        Assert.Contains("known profiles: debian12, hello-disk, rhel9-base, ubuntu2404, web", error, StringComparison.Ordinal);
 
         (exit, _, error) = await Pxe("machines", "show", "52:54:00:99:99:99");
         Assert.Equal(1, exit);

@@ -37,7 +37,7 @@ public sealed class ProblemDetailsTests : IAsyncLifetime
     {
         var response = await _server.Http.PutJsonAsync("/api/v1/machines/52:54:00:12:34:56", new { profile = "webb" });
         var detail = await response.ProblemAsync(HttpStatusCode.UnprocessableEntity);
-        Assert.Contains("profile: profile 'webb' does not exist; known profiles: debian12, rhel9-base, ubuntu2404, web", detail, StringComparison.Ordinal);
+        Assert.Contains("profile: profile 'webb' does not exist; known profiles: debian12, hello-disk, rhel9-base, ubuntu2404, web", detail, StringComparison.Ordinal);
         var errors = (await _server.Http.PutJsonAsync("/api/v1/machines/52:54:00:12:34:56", new { profile = "webb", ipv4 = "10.0.0.300/24" })).Content;
         var node = JsonNode.Parse(await errors.ReadAsStringAsync())!;
         var fields = node["errors"]!.AsArray().Select(e => e!["field"]!.GetValue<string>()).ToList();
@@ -77,7 +77,7 @@ public sealed class ProblemDetailsTests : IAsyncLifetime
     {
         var response = await _server.Http.PutJsonAsync("/api/v1/profiles/centos", new { distro = "centos7", install_template = "install/rhel9.ks" });
         var detail = await response.ProblemAsync(HttpStatusCode.UnprocessableEntity);
-        Assert.Contains("distro 'centos7' does not exist; known distros: debian12-amd64, rhel9-x86_64, ubuntu2404-amd64", detail, StringComparison.Ordinal);
+        Assert.Contains("distro 'centos7' does not exist; known distros: debian12-amd64, pxe-installer, rhel9-x86_64, ubuntu2404-amd64", detail, StringComparison.Ordinal);
         Assert.Contains((await response.JsonAsync())["errors"]!.AsArray(), e => e!["field"]?.GetValue<string>() == "distro");
         Assert.False(File.Exists(Path.Combine(_server.Dirs.Spec, "centos.yaml")));
         Assert.Equal(HttpStatusCode.NotFound, (await _server.Http.GetAsync("/api/v1/profiles/centos")).StatusCode);

@@ -153,7 +153,7 @@ public sealed class SpecApiTests
         Assert.Equal("Ready", machine["state"]!.GetValue<string>());
         Assert.Equal(1, machine["revision"]!.GetValue<int>());
 
-        Assert.Contains("known profiles: debian12, rhel9-base, ubuntu2404, web",
+        Assert.Contains("known profiles: debian12, hello-disk, rhel9-base, ubuntu2404, web",
             await (await http.GetAsync("/api/v1/profiles/nope/render/install")).ProblemAsync(HttpStatusCode.NotFound), StringComparison.Ordinal);
         Assert.Contains("has no install file 'meta-data'",
             await (await http.GetAsync("/api/v1/profiles/web/render/meta-data")).ProblemAsync(HttpStatusCode.NotFound), StringComparison.Ordinal);
