@@ -79,6 +79,9 @@ public sealed partial class RouterAdvertiser : IDisposable
             socket.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.MulticastInterface, index);
             socket.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.MulticastLoopback, false);
             socket.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.AddMembership, new IPv6MulticastOption(AllRouters, index));
+            // Bound now: the first send can fail (no link-local address until a port of a bridge is up), and
+            // receiving needs a bound socket either way.
+            socket.Bind(new IPEndPoint(IPAddress.IPv6Any, 0));
         }
         catch
         {

@@ -24,7 +24,15 @@ internal sealed partial class FastIpxeService(IReadOnlyList<string> interfaces, 
                 }
             }
 
-            await Task.WhenAll(advertisers.Select(a => a.RunAsync(stoppingToken)));
+            try
+            {
+                await Task.WhenAll(advertisers.Select(a => a.RunAsync(stoppingToken)));
+            }
+            catch (Exception e) when (e is InvalidOperationException or System.Net.Sockets.SocketException or ObjectDisposedException)
+            {
+                // Never take the server down: DHCP, TFTP and HTTP keep serving; iPXE only boots slower.
+                Unavailable(log, string.Join(", ", interfaces), e.Message);
+            }
         }
         finally
         {

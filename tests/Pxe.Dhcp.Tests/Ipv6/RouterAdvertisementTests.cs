@@ -72,6 +72,25 @@ public sealed class RouterAdvertisementTests
         Assert.True(advertiser.Solicitations >= 1);
     }
 
+    [ToolFact("root", "ip=iproute2")]
+    public async Task Advertiser_OnABridgeWithNoPortUp_KeepsRunning_InsteadOfFailing()
+    {
+        using var lab = new Lab();
+        var ns = lab.Namespace("rab");
+        Lab.Run("ip", "-n", ns, "link", "add", "prov0", "type", "bridge");
+        Lab.Run("ip", "-n", ns, "link", "set", "prov0", "up");
+
+        // No port: no carrier, so no usable link-local address and the first advertisement cannot be sent.
+        using var advertiser = Lab.InNamespace(ns, () => RouterAdvertiser.Open("prov0", NullLogger.Instance));
+        using var stop = new CancellationTokenSource();
+        var run = advertiser.RunAsync(stop.Token);
+        await Task.Delay(TimeSpan.FromSeconds(1));
+
+        Assert.False(run.IsCompleted, run.Exception?.ToString() ?? "the advertiser stopped");
+        await stop.CancelAsync();
+        await run;
+    }
+
     private static async Task WaitForLinkLocal(string ns, string ifName)
     {
         await Lab.WaitUntilAsync(() =>
