@@ -33,7 +33,8 @@ internal static class TreeOperations
     {
         long bytes = 0;
         long entries = 0;
-        var options = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0, IgnoreInaccessible = false, ReturnSpecialDirectories = false };
+        // Symbolic links are skipped: recursion would otherwise follow a merged-/usr tree's /lib -> usr/lib and count it twice.
+        var options = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint, IgnoreInaccessible = false, ReturnSpecialDirectories = false };
         foreach (var info in new DirectoryInfo(folder).EnumerateFileSystemInfos("*", options))
         {
             entries++;

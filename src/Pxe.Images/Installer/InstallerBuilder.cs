@@ -52,8 +52,8 @@ public sealed record InstallerBuildOptions
         "mlx4_en", "mlx5_core",
         // Disks and controllers
         "virtio_blk", "virtio_scsi", "sd_mod", "ata_piix", "ahci", "nvme", "megaraid_sas", "mpt3sas", "smartpqi", "hpsa", "vmw_pvscsi",
-        // File systems for post-install steps
-        "ext4", "vfat", "nls_cp437", "nls_iso8859_1",
+        // File systems for post-install steps; ext4 asks the crypto API for crc32c by name, which modules.dep does not list
+        "crc32c_generic", "crc32c_intel", "ext4", "vfat", "nls_cp437", "nls_iso8859_1",
     ];
 }
 

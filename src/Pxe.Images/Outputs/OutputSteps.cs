@@ -23,7 +23,7 @@ internal static class OutputSteps
     public const string TarFile = "rootfs.tar.gz";
 
     private const long MiB = 1 << 20;
-    private const int Version = 1;
+    private const int Version = 2; // 2: the root is sized without counting symlinked directories twice
     private const string EspTypeGuid = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B";
 
     /// <summary>Discoverable Partitions Specification: "Root Partition (x86-64)".</summary>
