@@ -97,7 +97,7 @@ internal sealed class TestLab : IAsyncDisposable
         "root", "ip=iproute2", "curl", "qemu-system-x86_64=qemu-system-x86", "qemu-img=qemu-utils",
         "/usr/lib/ipxe/qemu/efi-e1000.rom=ipxe-qemu", "/usr/share/OVMF/OVMF_CODE_4M.fd=ovmf",
         InstallerBuildOptions.DebianInstallerKernel + "=debian-installer-12-netboot-amd64", "/bin/busybox=busybox-static",
-        "/usr/lib/ipxe/undionly.kpxe=ipxe", "/usr/lib/PXELINUX/pxelinux.0=pxelinux", "/usr/lib/syslinux/modules/bios/ldlinux.c32=syslinux-common",
+        "/usr/lib/ipxe/undionly.kpxe=ipxe", "/usr/lib/PXELINUX/pxelinux.0=pxelinux", "/usr/lib/syslinux/modules/bios/ldlinux.c32=syslinux-common", "/usr/lib/grub/x86_64-efi/monolithic/grubnetx64.efi=grub-efi-amd64-bin",
         "apt-get", "dpkg-deb",
     ];
 

@@ -243,7 +243,8 @@ public sealed class ShippedTemplateTests
 
         Assert.Contains("    linux (http,10.0.0.1,8080)/files/rocky9/vmlinuz 'inst.ks=http://10.0.0.1:8080/boot/52:54:00:12:34:56/install?token=tok123&x=1' ", install, StringComparison.Ordinal);
         Assert.Contains("    initrd (http,10.0.0.1,8080)/files/rocky9/initrd.img\n", install, StringComparison.Ordinal);
-        Assert.Contains("chainloader (${pxe_esp})${pxe_loader}", local, StringComparison.Ordinal);
+        Assert.Contains("search --no-floppy --file --set=root ${pxe_loader}", local, StringComparison.Ordinal);
+        Assert.Contains("chainloader ${pxe_loader}", local, StringComparison.Ordinal);
         Assert.Contains("configfile \"/grub/mac/${net_default_mac}.cfg\"\n", root, StringComparison.Ordinal);
         Assert.Contains("chainloader", root, StringComparison.Ordinal);
         Assert.Empty(Shipped.RequiredVariables("boot/grub-root.cfg"));
