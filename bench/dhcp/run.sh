@@ -56,11 +56,13 @@ trap cleanup EXIT
 echo "building the benchmark host (Release)..." >&2
 dotnet build -c Release "$HERE/Pxe.Dhcp.Bench" -o "$WORK/host" >"$WORK/build.log" 2>&1 || { cat "$WORK/build.log" >&2; exit 1; }
 dotnet build -c Release "$ROOT/src/Pxe.Server/Pxe.Server.csproj" -o "$WORK/pxe" >>"$WORK/build.log" 2>&1 || { cat "$WORK/build.log" >&2; exit 1; }
+# No profiles are needed to answer DHCP: an empty spec keeps the benchmark independent of the spec files.
+mkdir -p "$WORK/spec" "$WORK/templates"
 cat >"$WORK/pxe.json" <<PXE
 {
   "Logging": { "LogLevel": { "Default": "Warning" } },
   "Pxe": {
-    "DataDirectory": "$WORK/pxedata", "SpecDirectory": "$ROOT/profiles", "TemplatesDirectory": "$ROOT/templates",
+    "DataDirectory": "$WORK/pxedata", "SpecDirectory": "$WORK/spec", "TemplatesDirectory": "$WORK/templates",
     "HttpUrl": "http://127.0.0.1:18080", "ServerUrl": "http://10.232.0.1:18080", "RecordUnknownMachines": false, "Durability": "$DURABILITY",
     "Tftp": { "Enabled": false },
     "Dhcp": {

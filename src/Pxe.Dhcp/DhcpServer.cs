@@ -99,7 +99,7 @@ public sealed class DhcpServer
             throw;
         }
 
-        tasks.Add(Task.Run(() => leases.RunCommitterAsync(stop.Token), CancellationToken.None));
+        tasks.Add(leases.StartCommitter(stop.Token));
         tasks.Add(Task.Run(() => recorder.RunAsync(stop.Token), CancellationToken.None));
         tasks.Add(Task.Run(() => SweepAsync(leases, recorder, stop.Token), CancellationToken.None));
         for (int i = 0; i < _options.Transport.Workers; i++)

@@ -21,6 +21,7 @@ internal sealed class InventoryRecorder
     private readonly IBootInventory _inventory;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<PhysicalAddress, DateTimeOffset> _recent = new();
+    private long _recentWrites;
     private readonly Channel<object> _queue = Channel.CreateBounded<object>(
         new BoundedChannelOptions(Capacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
 
@@ -37,9 +38,11 @@ internal sealed class InventoryRecorder
             return;
         }
 
-        if (_recent.Count >= Capacity * 4)
+        // Bounded without ConcurrentDictionary.Count, which takes every lock of the table (hundreds once it has grown).
+        if (Interlocked.Increment(ref _recentWrites) > Capacity * 4)
         {
             _recent.Clear();
+            Interlocked.Exchange(ref _recentWrites, 0);
         }
 
         _recent[client.Mac] = client.SeenAt;

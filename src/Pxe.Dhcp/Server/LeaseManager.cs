@@ -1,12 +1,11 @@
-using System.Threading.Channels;
 using Pxe.Dhcp.Protocol;
 
 namespace Pxe.Dhcp.Server;
 
 /// <summary>
 /// Owns the in-memory <see cref="LeaseIndex"/> (a cache, under one lock) and the group commit to the
-/// <see cref="ILeaseStore"/>: writes from all workers queue up, and one committer sends everything queued as one
-/// batch, so one store transaction serves many clients. A write's task completes only after the store returned.
+/// <see cref="ILeaseStore"/>: writes from all workers queue up, and one committer thread sends everything queued as
+/// one batch, so one store transaction serves many clients. A write's task completes only after the store returned.
 /// </summary>
 internal sealed class LeaseManager
 {
@@ -14,8 +13,11 @@ internal sealed class LeaseManager
     private readonly LeaseIndex _index = new();
     private readonly ILeaseStore _store;
     private readonly int _maxBatch;
-    private readonly Channel<PendingWrite> _queue = Channel.CreateUnbounded<PendingWrite>(
-        new UnboundedChannelOptions { SingleReader = true, SingleWriter = false, AllowSynchronousContinuations = false });
+
+    // Writes waiting for the committer; Monitor.Wait/Pulse on _gate wake its thread directly (no pool hop).
+    private readonly object _gate = new();
+    private readonly Queue<PendingWrite> _waiting = new();
+    private bool _stopped;
 
     public LeaseManager(ILeaseStore store, int maxBatch)
     {
@@ -60,86 +62,155 @@ internal sealed class LeaseManager
     public Task<LeaseWriteResult> CommitAsync(LeaseWrite write)
     {
         var pending = new PendingWrite(write);
-        if (!_queue.Writer.TryWrite(pending))
+        lock (_gate)
         {
-            return Task.FromException<LeaseWriteResult>(new InvalidOperationException("The lease committer has stopped."));
+            if (_stopped)
+            {
+                return Task.FromException<LeaseWriteResult>(new InvalidOperationException("The lease committer has stopped."));
+            }
+
+            _waiting.Enqueue(pending);
+            if (_waiting.Count == 1)
+            {
+                // The committer waits only on an empty queue: this write is the one that wakes it.
+                Monitor.Pulse(_gate);
+            }
         }
 
         return pending.Completion.Task;
     }
 
-    /// <summary>The committer loop: one store call per batch of queued writes.</summary>
-    public async Task RunCommitterAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts the committer on a thread of its own: one store call per batch of queued writes. A store may block
+    /// (SQLite writes, and syncs, synchronously), and on a small machine the thread pool runs one work item at a time:
+    /// a commit on a pool thread would stall every request behind it. The task completes when the thread has ended.
+    /// </summary>
+    public Task StartCommitter(CancellationToken cancellationToken)
     {
-        var reader = _queue.Reader;
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                CommitLoop(cancellationToken);
+                done.TrySetResult();
+            }
+            catch (Exception ex)
+            {
+                done.TrySetException(ex);
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "dhcp-commit",
+        };
+        thread.Start();
+        return done.Task;
+    }
+
+    private void CommitLoop(CancellationToken cancellationToken)
+    {
         var batch = new List<PendingWrite>(_maxBatch);
         var writes = new List<LeaseWrite>(_maxBatch);
+        var registration = cancellationToken.Register(Stop);
         try
         {
-            while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            while (true)
             {
                 batch.Clear();
                 writes.Clear();
-                while (batch.Count < _maxBatch && reader.TryRead(out var pending))
+                lock (_gate)
                 {
-                    batch.Add(pending);
-                    writes.Add(pending.Write);
-                }
-
-                IReadOnlyList<LeaseWriteResult> results;
-                try
-                {
-                    results = await _store.CommitAsync(writes, cancellationToken).ConfigureAwait(false);
-                    if (results.Count != writes.Count)
+                    while (_waiting.Count == 0 && !_stopped)
                     {
-                        throw new InvalidOperationException($"The lease store returned {results.Count} results for {writes.Count} writes.");
-                    }
-                }
-                catch (Exception ex)
-                {
-                    foreach (var pending in batch)
-                    {
-                        pending.Completion.TrySetException(ex);
+                        Monitor.Wait(_gate);
                     }
 
-                    continue;
-                }
-
-                lock (_lock)
-                {
-                    for (int i = 0; i < batch.Count; i++)
+                    if (_stopped)
                     {
-                        if (results[i].Current is { } row)
-                        {
-                            _index.Apply(row);
-                        }
+                        break;
+                    }
+
+                    while (batch.Count < _maxBatch && _waiting.TryDequeue(out var pending))
+                    {
+                        batch.Add(pending);
+                        writes.Add(pending.Write);
                     }
                 }
 
-                for (int i = 0; i < batch.Count; i++)
-                {
-                    batch[i].Completion.TrySetResult(results[i]);
-                }
-
-                batch.Clear();
+                Commit(batch, writes, cancellationToken);
             }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
         }
         finally
         {
-            _queue.Writer.TryComplete();
+            // Outside the lock: disposing waits for a running Stop, which takes the lock.
+            registration.Dispose();
+            Stop();
             var stopped = new OperationCanceledException("The DHCP service is stopping.");
             foreach (var pending in batch)
             {
                 pending.Completion.TrySetException(stopped);
             }
 
-            while (reader.TryRead(out var pending))
+            lock (_gate)
             {
-                pending.Completion.TrySetException(stopped);
+                while (_waiting.TryDequeue(out var pending))
+                {
+                    pending.Completion.TrySetException(stopped);
+                }
             }
+        }
+    }
+
+    private void Commit(List<PendingWrite> batch, List<LeaseWrite> writes, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<LeaseWriteResult> results;
+        try
+        {
+            var call = _store.CommitAsync(writes, cancellationToken);
+            // This thread is the committer's own: waiting here for a store that completes asynchronously holds no pool thread.
+            results = call.IsCompletedSuccessfully ? call.Result : call.AsTask().GetAwaiter().GetResult();
+            if (results.Count != writes.Count)
+            {
+                throw new InvalidOperationException($"The lease store returned {results.Count} results for {writes.Count} writes.");
+            }
+        }
+        catch (Exception ex)
+        {
+            foreach (var pending in batch)
+            {
+                pending.Completion.TrySetException(ex);
+            }
+
+            batch.Clear();
+            return;
+        }
+
+        lock (_lock)
+        {
+            for (int i = 0; i < batch.Count; i++)
+            {
+                if (results[i].Current is { } row)
+                {
+                    _index.Apply(row);
+                }
+            }
+        }
+
+        for (int i = 0; i < batch.Count; i++)
+        {
+            batch[i].Completion.TrySetResult(results[i]);
+        }
+
+        batch.Clear();
+    }
+
+    private void Stop()
+    {
+        lock (_gate)
+        {
+            _stopped = true;
+            Monitor.PulseAll(_gate);
         }
     }
 

@@ -8,6 +8,9 @@ namespace Pxe.Profiles.Storage;
 /// thousands of times a second. It is never the truth: every write goes to the store and drops the entries it touched,
 /// the whole cache is dropped when the store's machine revision moved (another server wrote), checked at most every
 /// <see cref="FreshnessInterval"/>, and callers re-read past it (<see cref="FindByMacUncachedAsync"/>) before refusing.
+/// With each revision it also holds every MAC and reserved address of the store (<see cref="MachineKeys"/>), so a MAC
+/// or address that no machine has is answered without a query: a boot storm of new MACs (or a DHCP pool being
+/// handed out address by address) costs no store read per packet.
 /// </summary>
 public sealed class CachedMachineStore(IMachineStore inner, TimeProvider clock) : IMachineStore
 {
@@ -20,6 +23,11 @@ public sealed class CachedMachineStore(IMachineStore inner, TimeProvider clock) 
     // A null value caches "no such machine": DHCP asks about unknown MACs on every packet.
     private readonly ConcurrentDictionary<MacAddress, Machine?> _byMac = new();
     private readonly ConcurrentDictionary<System.Net.IPAddress, bool> _reserved = new();
+    private readonly Lock _keysLock = new();
+
+    // Every MAC and reserved address of the store at _revision; null while not known (at start, or after a write
+    // here until the next freshness check): lookups then ask the store key by key.
+    private MachineKeys? _keys;
     private long _revision = -1;
     private long _generation;
     private long _checkedAt = long.MinValue;
@@ -31,6 +39,11 @@ public sealed class CachedMachineStore(IMachineStore inner, TimeProvider clock) 
         if (_byMac.TryGetValue(mac, out var cached))
         {
             return cached;
+        }
+
+        if (Volatile.Read(ref _keys) is { } keys && !keys.Macs.Contains(mac))
+        {
+            return null;
         }
 
         var generation = Interlocked.Read(ref _generation);
@@ -72,10 +85,18 @@ public sealed class CachedMachineStore(IMachineStore inner, TimeProvider clock) 
     /// <inheritdoc />
     public Task<Machine?> FindByIPv4Async(System.Net.IPAddress address, CancellationToken ct) => inner.FindByIPv4Async(address, ct);
 
+    /// <inheritdoc />
+    public Task<MachineKeys> LoadMachineKeysAsync(CancellationToken ct) => inner.LoadMachineKeysAsync(ct);
+
     /// <summary>Whether a machine reserves <paramref name="address"/> (cached like machines: DHCP asks for every address it offers).</summary>
     public async Task<bool> IsAddressReservedAsync(System.Net.IPAddress address, CancellationToken ct)
     {
         await EnsureFreshAsync(ct);
+        if (Volatile.Read(ref _keys) is { } keys)
+        {
+            return keys.Addresses.Contains(address);
+        }
+
         if (_reserved.TryGetValue(address, out var reserved))
         {
             return reserved;
@@ -125,9 +146,7 @@ public sealed class CachedMachineStore(IMachineStore inner, TimeProvider clock) 
         }
         finally
         {
-            Interlocked.Increment(ref _generation);
-            _byMac.Clear();
-            _reserved.Clear();
+            DropAll();
         }
     }
 
@@ -140,9 +159,7 @@ public sealed class CachedMachineStore(IMachineStore inner, TimeProvider clock) 
         }
         finally
         {
-            Interlocked.Increment(ref _generation);
-            _byMac.Clear();
-            _reserved.Clear();
+            DropAll();
         }
     }
 
@@ -161,17 +178,49 @@ public sealed class CachedMachineStore(IMachineStore inner, TimeProvider clock) 
         }
 
         var revision = await inner.GetMachinesRevisionAsync(ct);
-        if (Interlocked.Exchange(ref _revision, revision) != revision)
+        if (revision == Interlocked.Read(ref _revision) && Volatile.Read(ref _keys) is not null)
+        {
+            return;
+        }
+
+        // The revision moved (or the keys were dropped by a write here): one snapshot of every key replaces the cache.
+        var generation = Interlocked.Read(ref _generation);
+        var keys = await inner.LoadMachineKeysAsync(ct);
+        lock (_keysLock)
+        {
+            // A write here while the snapshot was read may be missing from it: then keep asking key by key until the next check.
+            bool overtaken = generation != Interlocked.Read(ref _generation);
+            if (Interlocked.Exchange(ref _revision, keys.Revision) != keys.Revision)
+            {
+                Interlocked.Increment(ref _generation);
+                _byMac.Clear();
+                _reserved.Clear();
+            }
+
+            Volatile.Write(ref _keys, overtaken ? null : keys);
+        }
+    }
+
+    private void DropAll()
+    {
+        lock (_keysLock)
         {
             Interlocked.Increment(ref _generation);
-            _byMac.Clear();
-            _reserved.Clear();
+            Volatile.Write(ref _keys, null);
         }
+
+        _byMac.Clear();
+        _reserved.Clear();
     }
 
     private void ForgetAll(Machine machine)
     {
-        Interlocked.Increment(ref _generation);
+        lock (_keysLock)
+        {
+            Interlocked.Increment(ref _generation);
+            Volatile.Write(ref _keys, null);
+        }
+
         // Any machine write may add or drop a reservation.
         _reserved.Clear();
         foreach (var m in machine.Macs)

@@ -16,6 +16,8 @@ public sealed class SqliteStore : ISpecStore, IMachineStore, IEventStore, ILease
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<object, object> InitializedHandles = [];
     private static readonly object Marker = new();
     private readonly string _connectionString;
+    private readonly SemaphoreSlim _leaseWriterLock = new(1, 1);
+    private LeaseWriter? _leaseWriter;
 
     private SqliteStore(string connectionString) => _connectionString = connectionString;
 
@@ -252,6 +254,37 @@ public sealed class SqliteStore : ISpecStore, IMachineStore, IEventStore, ILease
         await using var cmd = Command(conn, null, $"SELECT {MachineColumns} FROM machines m WHERE m.ipv4 = $ip;", ("$ip", address.ToString()));
         await using var r = await cmd.ExecuteReaderAsync(ct);
         return await r.ReadAsync(ct) ? ReadMachine(r) : null;
+    }
+
+    /// <inheritdoc />
+    public async Task<MachineKeys> LoadMachineKeysAsync(CancellationToken ct)
+    {
+        await using var conn = await OpenConnectionAsync(ct);
+        // A deferred transaction: one read snapshot for the revision and both key lists, without the write lock.
+        await using var tx = conn.BeginTransaction(deferred: true);
+        var revision = Convert.ToInt64(await Scalar(conn, tx, "SELECT revision FROM machines_revision WHERE id = 1;", ct), CultureInfo.InvariantCulture);
+        var macs = new HashSet<MacAddress>();
+        await using (var cmd = Command(conn, tx, "SELECT mac FROM machine_macs;"))
+        await using (var r = await cmd.ExecuteReaderAsync(ct))
+        {
+            while (await r.ReadAsync(ct))
+            {
+                macs.Add(MacFromLong(r.GetInt64(0)));
+            }
+        }
+
+        var addresses = new HashSet<IPAddress>();
+        await using (var cmd = Command(conn, tx, "SELECT ipv4 FROM machines WHERE ipv4 IS NOT NULL;"))
+        await using (var r = await cmd.ExecuteReaderAsync(ct))
+        {
+            while (await r.ReadAsync(ct))
+            {
+                addresses.Add(IPAddress.Parse(r.GetString(0)));
+            }
+        }
+
+        await tx.CommitAsync(ct);
+        return new MachineKeys(revision, macs, addresses);
     }
 
     /// <inheritdoc />
@@ -533,9 +566,12 @@ public sealed class SqliteStore : ISpecStore, IMachineStore, IEventStore, ILease
     {
         await using var conn = await OpenConnectionAsync(ct);
         await using var tx = (SqliteTransaction)await conn.BeginTransactionAsync(ct);
+        // One prepared statement for the whole batch: parsing the SQL again for every event cost more than the insert.
+        await using var insert = Command(conn, tx, InsertEventSql, ("$t", 0L), ("$m", null), ("$k", ""), ("$msg", ""), ("$a", ""));
         foreach (var e in events)
         {
-            await InsertEvent(conn, tx, e, ct);
+            BindEvent(insert, e);
+            await insert.ExecuteNonQueryAsync(ct);
         }
 
         await tx.CommitAsync(ct);
@@ -591,8 +627,19 @@ public sealed class SqliteStore : ISpecStore, IMachineStore, IEventStore, ILease
         return list;
     }
 
+    private const string InsertEventSql = "INSERT INTO events (time, mac, kind, message, actor) VALUES ($t, $m, $k, $msg, $a);";
+
+    private static void BindEvent(SqliteCommand insert, MachineEvent e)
+    {
+        insert.Parameters["$t"].Value = e.Time.ToUnixTimeMilliseconds();
+        insert.Parameters["$m"].Value = e.Mac is { } mac ? (long)mac.Value : (object)DBNull.Value;
+        insert.Parameters["$k"].Value = e.Kind;
+        insert.Parameters["$msg"].Value = e.Message;
+        insert.Parameters["$a"].Value = e.Actor;
+    }
+
     private static Task<int> InsertEvent(SqliteConnection conn, SqliteTransaction? tx, MachineEvent e, CancellationToken ct) =>
-        Exec(conn, tx, "INSERT INTO events (time, mac, kind, message, actor) VALUES ($t, $m, $k, $msg, $a);", ct,
+        Exec(conn, tx, InsertEventSql, ct,
             ("$t", e.Time.ToUnixTimeMilliseconds()), ("$m", e.Mac is { } mac ? (long)mac.Value : null), ("$k", e.Kind), ("$msg", e.Message), ("$a", e.Actor));
 
     // ---- leases ----
@@ -613,17 +660,42 @@ public sealed class SqliteStore : ISpecStore, IMachineStore, IEventStore, ILease
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<(LeaseOutcome Outcome, Lease? Current)>> CommitLeasesAsync(IReadOnlyList<LeaseChange> changes, CancellationToken ct)
+    public Task<IReadOnlyList<(LeaseOutcome Outcome, Lease? Current)>> CommitLeasesAsync(IReadOnlyList<LeaseChange> changes, CancellationToken ct) =>
+        CommitLeasesAsync(changes, null, ct);
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<(LeaseOutcome Outcome, Lease? Current)>> CommitLeasesAsync(
+        IReadOnlyList<LeaseChange> changes, Func<LeaseChange, Lease?, Lease, MachineEvent?>? describe, CancellationToken ct)
     {
-        await using var conn = await OpenConnectionAsync(ct);
-        await using var tx = (SqliteTransaction)await conn.BeginTransactionAsync(IsolationLevel.Serializable, ct);
+        await _leaseWriterLock.WaitAsync(ct);
+        try
+        {
+            _leaseWriter ??= new LeaseWriter(await OpenConnectionAsync(ct));
+            try
+            {
+                return await CommitLeases(_leaseWriter, changes, describe, ct);
+            }
+            catch
+            {
+                // The connection may be what failed: the next batch starts on a fresh one.
+                await _leaseWriter.DisposeAsync();
+                _leaseWriter = null;
+                throw;
+            }
+        }
+        finally
+        {
+            _leaseWriterLock.Release();
+        }
+    }
+
+    private static async Task<IReadOnlyList<(LeaseOutcome Outcome, Lease? Current)>> CommitLeases(
+        LeaseWriter w, IReadOnlyList<LeaseChange> changes, Func<LeaseChange, Lease?, Lease, MachineEvent?>? describe, CancellationToken ct)
+    {
+        await using var tx = (SqliteTransaction)await w.Connection.BeginTransactionAsync(IsolationLevel.Serializable, ct);
+        w.Select.Transaction = w.Upsert.Transaction = w.InsertEvent.Transaction = tx;
         var results = new List<(LeaseOutcome, Lease?)>(changes.Count);
-        await using var select = Command(conn, tx, "SELECT address, client_id, mac, state, starts, expires, hostname FROM leases WHERE address = $a;", ("$a", ""));
-        await using var upsert = Command(conn, tx,
-            "INSERT INTO leases (address, client_id, mac, state, starts, expires, hostname) VALUES ($a, $c, $m, $s, $st, $e, $h) " +
-            "ON CONFLICT (address) DO UPDATE SET client_id = excluded.client_id, mac = excluded.mac, state = excluded.state, " +
-            "starts = excluded.starts, expires = excluded.expires, hostname = excluded.hostname;",
-            ("$a", ""), ("$c", ""), ("$m", 0L), ("$s", ""), ("$st", 0L), ("$e", 0L), ("$h", null));
+        var (select, upsert, insertEvent) = (w.Select, w.Upsert, w.InsertEvent);
         foreach (var change in changes)
         {
             var address = change.Lease.Address.ToString();
@@ -663,11 +735,45 @@ public sealed class SqliteStore : ISpecStore, IMachineStore, IEventStore, ILease
             upsert.Parameters["$e"].Value = stored.Expires.ToUnixTimeMilliseconds();
             upsert.Parameters["$h"].Value = (object?)stored.HostName ?? DBNull.Value;
             await upsert.ExecuteNonQueryAsync(ct);
+            if (describe?.Invoke(change, row, stored) is { } evt)
+            {
+                BindEvent(insertEvent, evt);
+                await insertEvent.ExecuteNonQueryAsync(ct);
+            }
+
             results.Add((LeaseOutcome.Committed, stored));
         }
 
         await tx.CommitAsync(ct);
         return results;
+    }
+
+    /// <summary>
+    /// The lease path's own connection with its statements prepared once: a DHCP server commits a batch every few
+    /// milliseconds, and opening a connection and preparing three statements for each cost more than a small batch.
+    /// </summary>
+    private sealed class LeaseWriter(SqliteConnection connection) : IAsyncDisposable
+    {
+        public SqliteConnection Connection { get; } = connection;
+
+        public SqliteCommand Select { get; } = Command(connection, null,
+            "SELECT address, client_id, mac, state, starts, expires, hostname FROM leases WHERE address = $a;", ("$a", ""));
+
+        public SqliteCommand Upsert { get; } = Command(connection, null,
+            "INSERT INTO leases (address, client_id, mac, state, starts, expires, hostname) VALUES ($a, $c, $m, $s, $st, $e, $h) " +
+            "ON CONFLICT (address) DO UPDATE SET client_id = excluded.client_id, mac = excluded.mac, state = excluded.state, " +
+            "starts = excluded.starts, expires = excluded.expires, hostname = excluded.hostname;",
+            ("$a", ""), ("$c", ""), ("$m", 0L), ("$s", ""), ("$st", 0L), ("$e", 0L), ("$h", null));
+
+        public SqliteCommand InsertEvent { get; } = Command(connection, null, InsertEventSql, ("$t", 0L), ("$m", null), ("$k", ""), ("$msg", ""), ("$a", ""));
+
+        public async ValueTask DisposeAsync()
+        {
+            await Select.DisposeAsync();
+            await Upsert.DisposeAsync();
+            await InsertEvent.DisposeAsync();
+            await Connection.DisposeAsync();
+        }
     }
 
     private static Lease ReadLease(SqliteDataReader r) => new()

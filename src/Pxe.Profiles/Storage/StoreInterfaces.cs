@@ -78,6 +78,12 @@ public sealed record EventQuery
     public int Limit { get; init; } = 200;
 }
 
+/// <summary>The keys by which machines are looked up, as of one machine revision (see <see cref="IMachineStore.LoadMachineKeysAsync"/>).</summary>
+/// <param name="Revision">The machine revision of the snapshot.</param>
+/// <param name="Macs">Every MAC of every machine.</param>
+/// <param name="Addresses">Every static IPv4 address a machine reserves.</param>
+public sealed record MachineKeys(long Revision, IReadOnlySet<MacAddress> Macs, IReadOnlySet<System.Net.IPAddress> Addresses);
+
 /// <summary>The inventory of machines. Writes are transactions that also append their event.</summary>
 public interface IMachineStore
 {
@@ -95,6 +101,12 @@ public interface IMachineStore
 
     /// <summary>The machine whose static address is <paramref name="address"/>, or null.</summary>
     Task<Machine?> FindByIPv4Async(System.Net.IPAddress address, CancellationToken ct);
+
+    /// <summary>
+    /// Every MAC and every static IPv4 address in the inventory with the machine revision they belong to, read as one
+    /// snapshot: lets a cache answer "no such machine" without asking the store about each new MAC or address.
+    /// </summary>
+    Task<MachineKeys> LoadMachineKeysAsync(CancellationToken ct);
 
     /// <summary>Machines matching the query, in id order.</summary>
     Task<IReadOnlyList<Machine>> ListMachinesAsync(MachineQuery query, CancellationToken ct);
@@ -152,7 +164,16 @@ public interface ILeaseTable
     /// same client holds it Bound (Expire also only once it expired); Decline always commits.
     /// Throws when the store cannot commit; then nothing of the batch is stored.
     /// </summary>
-    Task<IReadOnlyList<(LeaseOutcome Outcome, Lease? Current)>> CommitLeasesAsync(IReadOnlyList<LeaseChange> changes, CancellationToken ct);
+    Task<IReadOnlyList<(LeaseOutcome Outcome, Lease? Current)>> CommitLeasesAsync(IReadOnlyList<LeaseChange> changes, CancellationToken ct) =>
+        CommitLeasesAsync(changes, null, ct);
+
+    /// <summary>
+    /// <see cref="CommitLeasesAsync(IReadOnlyList{LeaseChange}, CancellationToken)"/>, and for each committed change the
+    /// event <paramref name="describe"/> returns for it (given the change, the row before it or null, and the row
+    /// stored) is appended in the same transaction: a lease and its event are stored together or not at all.
+    /// </summary>
+    Task<IReadOnlyList<(LeaseOutcome Outcome, Lease? Current)>> CommitLeasesAsync(
+        IReadOnlyList<LeaseChange> changes, Func<LeaseChange, Lease?, Lease, MachineEvent?>? describe, CancellationToken ct);
 }
 
 /// <summary>API tokens.</summary>

@@ -53,25 +53,19 @@ internal sealed class BootInventoryAdapter(IMachineStore machines, SpecService s
         await provisioning.RecordDiscoveredAsync(MacAddress.FromBytes(client.Mac.GetAddressBytes()), how, cancellationToken);
     }
 
-    public ValueTask RecordLeaseEventAsync(DhcpLeaseEvent leaseEvent, CancellationToken cancellationToken)
-    {
-        var l = leaseEvent.Lease;
-        var what = leaseEvent.Kind switch
-        {
-            DhcpLeaseEventKind.Bound => $"lease {l.Address} granted until {l.Expires:u}",
-            DhcpLeaseEventKind.Renewed => $"lease {l.Address} renewed until {l.Expires:u}",
-            DhcpLeaseEventKind.Released => $"lease {l.Address} released",
-            DhcpLeaseEventKind.Declined => $"address {l.Address} declined (in use by another host); quarantined until {l.Expires:u}",
-            _ => $"lease {l.Address} expired",
-        };
-        provisioning.Observe(MacAddress.FromBytes(l.Mac.GetAddressBytes()), EventKinds.Lease, what);
-        return ValueTask.CompletedTask;
-    }
+    /// <summary>Nothing to do: <see cref="LeaseStoreAdapter"/> stores each lease event in the transaction that stores the lease.</summary>
+    public ValueTask RecordLeaseEventAsync(DhcpLeaseEvent leaseEvent, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 }
 
-/// <summary>The DHCP service's lease table, in the inventory's store (uniqueness enforced there).</summary>
+/// <summary>
+/// The DHCP service's lease table, in the inventory's store (uniqueness enforced there). Every committed write also
+/// appends its event on the machine (lease granted, renewed, released, declined, expired) in the same transaction:
+/// one store transaction per group commit, and no lease without its event.
+/// </summary>
 internal sealed class LeaseStoreAdapter(ILeaseTable table) : ILeaseStore
 {
+    private static readonly Func<LeaseChange, Lease?, Lease, MachineEvent?> Describe = DescribeChange;
+
     public async ValueTask<IReadOnlyList<DhcpLease>> LoadAllAsync(CancellationToken cancellationToken) =>
         (await table.LoadLeasesAsync(cancellationToken)).Select(ToDhcp).ToList();
 
@@ -84,13 +78,28 @@ internal sealed class LeaseStoreAdapter(ILeaseTable table) : ILeaseStore
             LeaseWriteKind.Decline => LeaseOperation.Decline,
             _ => LeaseOperation.Expire,
         }, ToStore(w.Lease), w.Now)).ToList();
-        var results = await table.CommitLeasesAsync(changes, cancellationToken);
+        var results = await table.CommitLeasesAsync(changes, Describe, cancellationToken);
         return results.Select(r => new LeaseWriteResult(r.Outcome switch
         {
             LeaseOutcome.Committed => LeaseWriteOutcome.Committed,
             LeaseOutcome.AddressInUse => LeaseWriteOutcome.AddressInUse,
             _ => LeaseWriteOutcome.NotHeld,
         }, r.Current is null ? null : ToDhcp(r.Current))).ToList();
+    }
+
+    /// <summary>The event of a committed change; a bind of an address the same client held and that had not run out is a renewal.</summary>
+    internal static MachineEvent DescribeChange(LeaseChange change, Lease? before, Lease stored)
+    {
+        var what = change.Operation switch
+        {
+            LeaseOperation.Bind when before is { State: LeaseState.Bound } b && b.ClientId == stored.ClientId && b.Expires > change.Now
+                => $"lease {stored.Address} renewed until {stored.Expires:u}",
+            LeaseOperation.Bind => $"lease {stored.Address} granted until {stored.Expires:u}",
+            LeaseOperation.Release => $"lease {stored.Address} released",
+            LeaseOperation.Decline => $"address {stored.Address} declined (in use by another host); quarantined until {stored.Expires:u}",
+            _ => $"lease {stored.Address} expired",
+        };
+        return new MachineEvent { Time = change.Now, Mac = stored.Mac, Kind = EventKinds.Lease, Message = what, Actor = "machine" };
     }
 
     private static Lease ToStore(DhcpLease l) => new()

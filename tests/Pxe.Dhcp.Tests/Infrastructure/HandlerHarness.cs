@@ -24,7 +24,7 @@ internal sealed class HandlerHarness : IAsyncDisposable
         var recorder = new InventoryRecorder(Inventory, loggerFactory.CreateLogger("test"));
         Handler = new DhcpRequestHandler(options, Inventory, Leases, recorder, Counters, loggerFactory, Time);
         Leases.LoadAsync(default).GetAwaiter().GetResult();
-        _committer = Task.Run(() => Leases.RunCommitterAsync(_stop.Token));
+        _committer = Leases.StartCommitter(_stop.Token);
         _recorder = Task.Run(() => recorder.RunAsync(_stop.Token));
     }
 
