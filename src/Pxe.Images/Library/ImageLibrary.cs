@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using System.Text.RegularExpressions;
 
 namespace Pxe.Images.Library;
 
@@ -34,7 +33,7 @@ public sealed partial class ImageLibrary
     public string Root { get; }
 
     /// <summary>Whether <paramref name="name"/> can name an image (and a folder): lowercase letters, digits, '-', '_', '.', starting with a letter or digit.</summary>
-    public static bool IsValidName(string name) => NamePattern().IsMatch(name);
+    public static bool IsValidName(string name) => Pxe.Profiles.Rendering.ImageVariable.IsValidName(name);
 
     /// <summary>Every stored image version, by name, then version (numeric versions in numeric order).</summary>
     public async Task<IReadOnlyList<ImageMetadata>> ListAsync(CancellationToken cancellationToken = default)
@@ -177,8 +176,6 @@ public sealed partial class ImageLibrary
         }
     }
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,127}$")]
-    private static partial Regex NamePattern();
 
     /// <summary>Numeric versions in numeric order, before others in ordinal order.</summary>
     private sealed class VersionOrder : IComparer<string>
