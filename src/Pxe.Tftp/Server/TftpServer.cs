@@ -410,8 +410,8 @@ public sealed class TftpServer
             if (netascii && content.Length > _options.MaxNetasciiFileSize)
             {
                 Log.NetasciiTooLarge(_logger, path, client, content.Length);
-                Reply(TftpErrorReason.NetasciiFileTooLarge, client);
                 Metrics.DecrementActive();
+                Reply(TftpErrorReason.NetasciiFileTooLarge, client);
                 content.Dispose();
                 return;
             }
@@ -452,8 +452,9 @@ public sealed class TftpServer
             if (negotiation.Refused)
             {
                 Log.OptionRefused(_logger, path, client, negotiation.RefusedOption!);
-                Reply(TftpErrorReason.OptionRefused, client);
+                // Released before the reply, so anyone who has seen the error also sees the slot free again.
                 Metrics.DecrementActive();
+                Reply(TftpErrorReason.OptionRefused, client);
                 return;
             }
 
