@@ -7,6 +7,8 @@
 # Every setup runs the same installer, the same hello-disk image and the same VM, in one lab network (tools/lab).
 # For PxeServer the clock starts at the re-image API call; for dnsmasq (static files: re-imaging is editing a
 # file) at power-on. Usage: bench/lab/toss.sh [ROUNDS]   (default 3; needs root)
+# TOSS_TIMELINE=1 captures the lab bridge during every round and prints its milestones (DHCP, IPv6 router
+# solicitations and advertisements, TFTP reads, HTTP requests) in seconds from the round's start.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -20,6 +22,7 @@ lab=toss
 server_pid=""
 cleanup() {
     [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+    [ -n "$capture_pid" ] && kill "$capture_pid" 2>/dev/null || true
     tools/lab destroy "$lab" >/dev/null 2>&1 || true
     rm -rf "$work"
 }
@@ -38,6 +41,30 @@ now() { date +%s.%N; }
 
 vm() { # one power-on, until the guest reboots after done
     tools/lab vm "$lab" toss --mac "$mac" --disk "$work/toss.qcow2" --serial "$work/serial.log" --no-reboot --timeout 300 >/dev/null 2>&1
+}
+
+capture_pid=""
+capture_start() { # capture_start NAME: records the bridge while one round runs (TOSS_TIMELINE=1)
+    [ "${TOSS_TIMELINE:-}" = 1 ] || return 0
+    capture_file="$work/$1.pcap"
+    tools/lab exec "$lab" dumpcap -q -i labbr0 -s 256 -w "$capture_file" >/dev/null 2>&1 &
+    capture_pid=$!
+    sleep 1
+}
+
+capture_stop() { # capture_stop T0: prints the round's milestones, seconds from T0 (the round's start)
+    [ -n "$capture_pid" ] || return 0
+    sleep 2 # libpcap may hold the last packets up to 1 s
+    kill "$capture_pid" 2>/dev/null || true
+    wait "$capture_pid" 2>/dev/null || true
+    capture_pid=""
+    tshark -r "$capture_file" -Y 'dhcp || icmpv6.type == 133 || icmpv6.type == 134 || tftp.opcode == 1 || http.request' \
+        -T fields -e frame.time_epoch -e dhcp.option.dhcp -e icmpv6.type -e tftp.source_file -e http.request.method -e http.request.uri 2>/dev/null \
+        | awk -F'\t' -v t0="$1" '{
+            what = $2 != "" ? "dhcp " ($2 == 1 ? "discover" : $2 == 2 ? "offer" : $2 == 3 ? "request" : $2 == 5 ? "ack" : $2) \
+                 : $3 == 133 ? "ipv6 router solicitation" : $3 == 134 ? "ipv6 router advertisement" \
+                 : $4 != "" ? "tftp read " $4 : "http " $5 " " $6
+            printf "    %6.1f s  %s\n", $1 - t0, what }' >&2
 }
 
 start_pxe() { # start_pxe true|false
@@ -61,9 +88,11 @@ stop_server() { kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/de
 
 pxe_round() { # prints seconds from the re-image call to done
     local t0 done
+    capture_start pxe-round
     t0=$(now)
     tools/lab exec "$lab" "$pxe" machines reimage "$mac" >/dev/null
     vm
+    capture_stop "$t0"
     done=$(tools/lab exec "$lab" curl -fs -H "Authorization: Bearer $PXE_TOKEN" "http://10.211.0.1:8080/api/v1/events?mac=$mac&kind=install.done&limit=1" \
         | python3 -c 'import json,sys,datetime; print(datetime.datetime.fromisoformat(json.load(sys.stdin)[0]["time"]).timestamp())')
     awk -v a="$t0" -v b="$done" 'BEGIN { printf "%.1f", b - a }'
@@ -112,8 +141,10 @@ start_dnsmasq() {
 dnsmasq_round() { # prints seconds from power-on to done
     local t0
     rm -f "$work/done.time"
+    capture_start dnsmasq-round
     t0=$(now)
     vm
+    capture_stop "$t0"
     [ -f "$work/done.time" ] || { echo "toss: dnsmasq round did not call done" >&2; tail -20 "$work/serial.log" >&2; exit 1; }
     awk -v a="$t0" -v b="$(cat "$work/done.time")" 'BEGIN { printf "%.1f", b - a }'
 }
