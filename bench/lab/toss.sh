@@ -47,7 +47,7 @@ capture_pid=""
 capture_start() { # capture_start NAME: records the bridge while one round runs (TOSS_TIMELINE=1)
     [ "${TOSS_TIMELINE:-}" = 1 ] || return 0
     capture_file="$work/$1.pcap"
-    tools/lab exec "$lab" dumpcap -q -i labbr0 -s 256 -w "$capture_file" >/dev/null 2>&1 &
+    tools/lab exec "$lab" dumpcap -q -i labbr0 -w "$capture_file" >/dev/null 2>&1 &
     capture_pid=$!
     sleep 1
 }

@@ -67,6 +67,22 @@ public class HandlerTests
     }
 
     [Fact]
+    public async Task IpxeDiscover_IsOfferedNoPxeDhcpWait_OtherFirmwareIsNot()
+    {
+        await using var h = new HandlerHarness(HandlerHarness.FullOptions());
+        var (_, ipxeOffer) = await h.SendAsync(Captures.Load("f1-ipxe-bios-discover.hex"));
+        Assert.Equal(DhcpMessageType.Offer, new ParsedReply(ipxeOffer).Type);
+        // 175.176 = 1 (iPXE's no-pxedhcp): iPXE requests at once instead of waiting ~2 s for ProxyDHCP offers.
+        Assert.Equal(new byte[] { 176, 1, 1 }, new ParsedReply(ipxeOffer).Get(DhcpOptionCode.IpxeEncapsulated));
+
+        var (_, ovmfOffer) = await h.SendAsync(Captures.Load("f2-ovmf-pxe-discover.hex"));
+        Assert.Equal(DhcpMessageType.Offer, new ParsedReply(ovmfOffer).Type);
+        Assert.Null(new ParsedReply(ovmfOffer).Get(DhcpOptionCode.IpxeEncapsulated));
+        var (_, plainOffer) = await h.SendAsync(Captures.Load("dhclient-discover.hex"));
+        Assert.Null(new ParsedReply(plainOffer).Get(DhcpOptionCode.IpxeEncapsulated));
+    }
+
+    [Fact]
     public async Task UefiHttpBoot_GetsUrlAndHttpClientEcho()
     {
         var options = HandlerHarness.FullOptions() with { HttpBaseUrl = new Uri("http://10.0.0.1:8080") };

@@ -44,6 +44,18 @@ internal sealed record ReplyPlan
     /// <summary>Option 43, or null.</summary>
     public byte[]? VendorOptions { get; init; }
 
+    /// <summary>
+    /// Option 175 (iPXE's encapsulated settings) for an iPXE client, or null. Full mode sends
+    /// <see cref="IpxeNoProxyDhcpWait"/>: this server is the boot server, so iPXE need not wait for ProxyDHCP offers.
+    /// </summary>
+    public byte[]? IpxeOptions { get; init; }
+
+    /// <summary>
+    /// iPXE's <c>no-pxedhcp</c> setting (175.176 = 1). Without it iPXE, offered an address without a <c>PXEClient</c>
+    /// class, keeps collecting offers for ProxyDHCP (about 2–3 s in QEMU's ROM) before it sends its REQUEST.
+    /// </summary>
+    public static ReadOnlySpan<byte> IpxeNoProxyDhcpWait => [176, 1, 1];
+
     /// <summary>Echo the client's option 97 (PXE 2.1 §2.2.5: PXE server replies carry the client's UUID).</summary>
     public bool EchoClientMachineIdentifier { get; init; }
 
@@ -157,6 +169,11 @@ internal static class ReplyBuilder
             if (plan.VendorOptions is { Length: > 0 } vendorOptions)
             {
                 writer.WriteOption(DhcpOptionCode.VendorSpecificInformation, vendorOptions);
+            }
+
+            if (plan.IpxeOptions is { Length: > 0 } ipxeOptions)
+            {
+                writer.WriteOption(DhcpOptionCode.IpxeEncapsulated, ipxeOptions);
             }
         }
         else if (plan.Message is { } message)

@@ -31,6 +31,7 @@ internal sealed class DhcpRequestHandler
 {
     private const string PxeClientVendorClass = "PXEClient";
     private const string HttpClientVendorClass = "HTTPClient";
+    private static readonly byte[] IpxeNoProxyDhcpWaitOption = ReplyPlan.IpxeNoProxyDhcpWait.ToArray();
 
     private readonly DhcpServerOptions _options;
     private readonly DhcpSubnet[] _subnets;
@@ -646,6 +647,7 @@ internal sealed class DhcpRequestHandler
             HostName = reservation?.HostName,
             BootFile = boot.BootFile,
             VendorClass = boot.EchoHttpClient ? HttpClientVendorClass : null,
+            IpxeOptions = c.Request.Firmware.IsIpxe ? IpxeNoProxyDhcpWaitOption : null,
         };
     }
 
