@@ -64,6 +64,26 @@ public sealed class CliTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Machines_Watch_FollowsTheInstall_AndStopsAtTheTargetState()
+    {
+        await Ok("machines", "assign", Mac, "--profile", "web");
+        var watch = Pxe("machines", "watch", Mac, "--until", "Installed", "--timeout", "60");
+        await Task.Delay(TimeSpan.FromSeconds(2)); // watch shows events from its start on: let it start first
+        var (_, token) = ProvisioningFlowTests.InstallUrl(ProvisioningFlowTests.Kernel(await _server.Http.GetStringAsync($"/boot/ipxe?mac={Mac}")), _server.Url);
+        await _server.Http.PostAsync($"/boot/{Mac}/t/{token}/done", null).EnsureOkAsync();
+        var (exit, output, error) = await watch;
+
+        Assert.True(exit == 0, error);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        // The state is printed on a line of its own when it changes, after the events that led to it.
+        var done = Array.FindIndex(lines, l => l.Contains("install.done", StringComparison.Ordinal));
+        var installed = Array.FindIndex(lines, l => l.EndsWith("state Installed", StringComparison.Ordinal));
+        Assert.True(done >= 0 && installed > done, output);
+        Assert.Matches(@"^\[\d\d:\d\d\] Installed after \d+\.\d s$", lines[^1]);
+        Assert.DoesNotContain(lines[..installed], l => l.Contains("Installed", StringComparison.Ordinal) && !l.Contains("install.done", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Machines_Errors_GoToStandardError_WithExitCode1()
     {
         var (exit, output, error) = await Pxe("machines", "assign", Mac, "--profile", "webb");

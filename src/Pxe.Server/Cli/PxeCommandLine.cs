@@ -211,13 +211,20 @@ public static class PxeCommandLine
                 string? state = null;
                 while (clock.Elapsed < TimeSpan.FromSeconds(pr.GetValue(watchTimeout)))
                 {
-                    var m = await api.GetAsync($"/api/v1/machines/{path}", ct);
-                    state = Str(m, "state");
+                    // Events first, then the state: every event printed happened before the state shown after it.
                     var events = await api.GetAsync($"/api/v1/events?mac={path}&after={after}&limit=200", ct);
                     foreach (var e in events.EnumerateArray().OrderBy(e => e.GetProperty("id").GetInt64()))
                     {
                         after = Math.Max(after, e.GetProperty("id").GetInt64());
-                        Console.WriteLine($"[{clock.Elapsed:mm\\:ss}] {state,-10} {Str(e, "kind")}: {Str(e, "message")}");
+                        Console.WriteLine($"[{clock.Elapsed:mm\\:ss}]   {Str(e, "kind")}: {Str(e, "message")}");
+                    }
+
+                    var m = await api.GetAsync($"/api/v1/machines/{path}", ct);
+                    var now = Str(m, "state");
+                    if (now != state)
+                    {
+                        state = now;
+                        Console.WriteLine($"[{clock.Elapsed:mm\\:ss}] state {state}");
                     }
 
                     if (string.Equals(state, target, StringComparison.OrdinalIgnoreCase))
