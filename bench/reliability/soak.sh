@@ -56,7 +56,7 @@ python3 - "$DURATION" "$TFTP_PORT" "$DHCP_PORT" "$CLIENT_PORT" "$PXE" "$TOKEN" "
 import os, random, socket, struct, subprocess, sys, threading, time, json, urllib.request
 duration, tftp_port, dhcp_port, client_port, base, token, clients = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6], int(sys.argv[7])
 end = time.time() + duration
-counts = {"tftp_ok": 0, "tftp_err": 0, "dhcp_ack": 0, "dhcp_miss": 0, "api_ok": 0, "api_err": 0}
+counts = {"tftp_ok": 0, "tftp_err": 0, "dhcp_ack": 0, "dhcp_retransmit": 0, "dhcp_miss": 0, "dhcp_slowest_s": 0.0, "api_ok": 0, "api_err": 0}
 def tftp():
     while time.time() < end:
         r = subprocess.run(["curl", "-sS", "--fail", "-o", "/dev/null", f"tftp://127.0.0.1:{tftp_port}/undionly.kpxe"], capture_output=True)
@@ -73,15 +73,24 @@ def dhcp():
         return (p + o + b"\xff").ljust(300, b"\0")
     while time.time() < end:
         n += 1; c = n % clients; xid = random.getrandbits(32); mac = bytes([2, 1, (c >> 16) & 255, (c >> 8) & 255, c & 255, 7])
+        def exchange(packet):
+            # As a real client: retransmit after 2 s without an answer, three tries in all (RFC 2131 §4.1).
+            for attempt in range(3):
+                if attempt: counts["dhcp_retransmit"] += 1
+                sent = time.time()
+                s.sendto(packet, ("127.0.0.1", dhcp_port))
+                try:
+                    while True:
+                        d = s.recv(1500)
+                        if struct.unpack("!I", d[4:8])[0] == xid:
+                            counts["dhcp_slowest_s"] = max(counts["dhcp_slowest_s"], round(time.time() - sent, 3))
+                            return d
+                except socket.timeout:
+                    pass
+            raise socket.timeout()
         try:
-            s.sendto(pkt(1, xid, mac), ("127.0.0.1", dhcp_port))
-            while True:
-                d = s.recv(1500)
-                if struct.unpack("!I", d[4:8])[0] == xid: break
-            s.sendto(pkt(3, xid, mac, d[16:20]), ("127.0.0.1", dhcp_port))
-            while True:
-                d = s.recv(1500)
-                if struct.unpack("!I", d[4:8])[0] == xid: break
+            offer = exchange(pkt(1, xid, mac))
+            exchange(pkt(3, xid, mac, offer[16:20]))
             counts["dhcp_ack"] += 1
         except socket.timeout:
             counts["dhcp_miss"] += 1
@@ -106,14 +115,18 @@ LOAD=$!; PIDS+=($LOAD)
 
 echo "seconds rss_mib fds"
 start=$(date +%s)
+cpu_start=$(awk '{ print $14 + $15 }' "/proc/$SERVER/stat")
 while kill -0 "$LOAD" 2>/dev/null; do
   rss=$(awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$SERVER/status")
   fds=$(ls "/proc/$SERVER/fd" | wc -l)
   echo "$(( $(date +%s) - start )) $rss $fds" | tee -a "$WORK/samples.txt"
   sleep 10
 done
+cpu_end=$(awk '{ print $14 + $15 }' "/proc/$SERVER/stat")
+elapsed=$(( $(date +%s) - start ))
 wait "$LOAD" || true
 sleep 2
+echo "== server CPU: $(awk -v a="$cpu_start" -v b="$cpu_end" -v t="$elapsed" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (b - a) / hz / t }') cores on average (of $(nproc))"
 echo "== load: $(tail -n 1 "$WORK/load.txt")"
 grep -E "Requests/sec|Non-2xx|Socket errors" "$WORK/wrk.txt" || true
 python3 - "$WORK/samples.txt" <<'PY'
@@ -121,6 +134,12 @@ import sys
 rows = [tuple(map(float, l.split())) for l in open(sys.argv[1]) if l.strip()]
 warm = [r for r in rows if r[0] >= 60] or rows
 rss = [r[1] for r in warm]; fds = [r[2] for r in warm]
-print(f"rss after warm-up: min {min(rss):.1f} MiB, max {max(rss):.1f} MiB, first {rss[0]:.1f}, last {rss[-1]:.1f} ({(rss[-1]-rss[0])/rss[0]*100:+.1f} %)")
+mean = sum(rss) / len(rss)
+print(f"rss after warm-up: min {min(rss):.1f} MiB, max {max(rss):.1f} MiB, mean {mean:.1f} (samples within {min(rss)/mean*100-100:+.1f} % .. {max(rss)/mean*100-100:+.1f} % of the mean)")
+# Single samples follow the garbage collector's saw-tooth; the trend is in the means of 5-minute windows.
+windows = {}
+for t, r, _ in warm: windows.setdefault(int(t // 300), []).append(r)
+means = [sum(v) / len(v) for _, v in sorted(windows.items())]
+print("rss 5-minute means: " + ", ".join(f"{m:.1f}" for m in means) + f" MiB (last window {means[-1]/means[0]*100-100:+.1f} % against the first)")
 print(f"open fds after warm-up: min {min(fds):.0f}, max {max(fds):.0f}, first {fds[0]:.0f}, last {fds[-1]:.0f}")
 PY
