@@ -152,6 +152,11 @@ public static partial class ServerApp
             RecordUnknown = options.RecordUnknownMachines,
             DefaultProfile = string.IsNullOrWhiteSpace(options.DefaultProfile) ? null : options.DefaultProfile,
         });
+        if (options.InstallFileCacheBytes > 0)
+        {
+            builder.Services.AddSingleton(new InstallFileCache(options.InstallFileCacheBytes));
+        }
+
         builder.Services.AddSingleton<ProvisioningService>();
         builder.Services.AddSingleton(tokens);
         builder.Services.AddSingleton(new ApiRateLimiter(options.ApiRequestsPerSecond));
