@@ -55,8 +55,18 @@ public static class ImageVariable
     /// variables (<paramref name="required"/>), else null: a boot script or a local boot never fails for it.
     /// With no catalog nothing is defined.
     /// </summary>
-    internal static string? Apply(IImageCatalog? catalog, Dictionary<string, Sourced<object?>> variables, IReadOnlySet<string>? required)
+    internal static string? Apply(IImageCatalog? catalog, Dictionary<string, Sourced<object?>> variables, IReadOnlySet<string>? required) =>
+        Apply(catalog, variables, required, out _);
+
+    /// <summary>
+    /// <see cref="Apply(IImageCatalog?, Dictionary{string, Sourced{object?}}, IReadOnlySet{string}?)"/>, also telling what
+    /// it asked the catalog: <paramref name="lookup"/> is null when the catalog was not asked (no catalog, no image, or
+    /// not an image name), else the question and its answer, on which the rendered text then depends.
+    /// </summary>
+    internal static string? Apply(
+        IImageCatalog? catalog, Dictionary<string, Sourced<object?>> variables, IReadOnlySet<string>? required, out ImageLookup? lookup)
     {
+        lookup = null;
         if (catalog is null || Requested(variables) is not { } request)
         {
             return null;
@@ -72,7 +82,9 @@ public static class ImageVariable
                 : null;
         }
 
-        if (catalog.Find(name, version) is not { } found)
+        var answer = catalog.Find(name, version);
+        lookup = new ImageLookup(name, version, answer);
+        if (answer is not { } found)
         {
             return needed
                 ? $"image '{name}'{(version is null ? "" : $" version {version}")} (variable {Name}, from {source}) is not in the image library, or has no raw disk; " +
@@ -114,4 +126,11 @@ public static class ImageVariable
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
         _ => value.ToString(),
     };
+}
+
+/// <summary>One question a render asked the image catalog (<see cref="IImageCatalog.Find"/>) and the answer it got.</summary>
+internal sealed record ImageLookup(string Name, string? Version, ImageReference? Found)
+{
+    /// <summary>Whether <paramref name="catalog"/> gives the same answer now.</summary>
+    public bool IsCurrent(IImageCatalog? catalog) => catalog is not null && catalog.Find(Name, Version) == Found;
 }

@@ -167,8 +167,17 @@ public sealed class MachineRenderer(TemplateLibrary templates, RenderSettings se
     /// Renders one of the machine's install files: <c>install</c> is the profile's install template; any other
     /// name is a template beside it (e.g. <c>user-data</c> and <c>meta-data</c> of an autoinstall folder).
     /// </summary>
-    public RenderOutcome RenderInstallFile(Machine machine, ResolvedProfile profile, string file, MacAddress bootMac, string? installToken)
+    public RenderOutcome RenderInstallFile(Machine machine, ResolvedProfile profile, string file, MacAddress bootMac, string? installToken) =>
+        RenderInstallFile(machine, profile, file, bootMac, installToken, out _);
+
+    /// <summary>
+    /// <see cref="RenderInstallFile(Machine, ResolvedProfile, string, MacAddress, string?)"/>, also telling what the render
+    /// asked the image library (<paramref name="image"/>, null when it asked nothing): besides its arguments and this
+    /// renderer, the only input of the text.
+    /// </summary>
+    internal RenderOutcome RenderInstallFile(Machine machine, ResolvedProfile profile, string file, MacAddress bootMac, string? installToken, out ImageLookup? image)
     {
+        image = null;
         if (profile.InstallTemplate is null)
         {
             return new RenderOutcome(null, $"profile '{profile.Name}' has no install template", NotFound: true);
@@ -191,11 +200,15 @@ public sealed class MachineRenderer(TemplateLibrary templates, RenderSettings se
             }
         }
 
-        return Render(template, machine, profile, Variables(machine, profile, bootMac, installToken));
+        return Render(template, machine, profile, Variables(machine, profile, bootMac, installToken), out image);
     }
 
-    private RenderOutcome Render(string template, Machine machine, ResolvedProfile? profile, Dictionary<string, Sourced<object?>> variables)
+    private RenderOutcome Render(string template, Machine machine, ResolvedProfile? profile, Dictionary<string, Sourced<object?>> variables) =>
+        Render(template, machine, profile, variables, out _);
+
+    private RenderOutcome Render(string template, Machine machine, ResolvedProfile? profile, Dictionary<string, Sourced<object?>> variables, out ImageLookup? image)
     {
+        image = null;
         if (profile is not null)
         {
             try
@@ -209,7 +222,8 @@ public sealed class MachineRenderer(TemplateLibrary templates, RenderSettings se
             }
         }
 
-        if (ApplyImage(template, variables) is { } imageError)
+        // "Install image X" (see ImageVariable): image_file and its siblings from the library; an error only when the template needs them.
+        if (ImageVariable.Apply(Settings.Images, variables, Templates.Exists(template) ? Templates.RequiredVariables(template) : null, out image) is { } imageError)
         {
             return new RenderOutcome(null, imageError);
         }
@@ -234,14 +248,6 @@ public sealed class MachineRenderer(TemplateLibrary templates, RenderSettings se
         var result = Templates.Render(template, values);
         return result.Succeeded ? new RenderOutcome(result.Text, null) : new RenderOutcome(null, result.Error!.ToString());
     }
-
-    /// <summary>
-    /// "Install image X": when <c>image</c> is set, defines <c>image_file</c>, <c>image_sha256</c>, <c>image_size</c> and
-    /// <c>image_compression</c> from <see cref="RenderSettings.Images"/>; the error when the template needs them and the
-    /// library has no such image (see <see cref="ImageVariable"/>).
-    /// </summary>
-    private string? ApplyImage(string template, Dictionary<string, Sourced<object?>> variables) =>
-        ImageVariable.Apply(Settings.Images, variables, Templates.Exists(template) ? Templates.RequiredVariables(template) : null);
 
     /// <summary>An http URL for a distro file: absolute URLs pass through, relative paths are served from /files.</summary>
     public string FileUrl(string location) =>

@@ -28,12 +28,21 @@ public sealed record MachineResult(
         new(null, $"no machine has MAC {mac}; create it with PUT /api/v1/machines/{mac}", NotFound: true);
 }
 
+/// <summary>An install file as served: its UTF-8 bytes, or why not (<see cref="Failure"/>, as <see cref="RenderOutcome"/> tells it).</summary>
+public sealed record InstallFileOutcome(byte[]? Utf8, RenderOutcome? Failure)
+{
+    /// <summary>True when <see cref="Utf8"/> holds the file.</summary>
+    public bool Succeeded => Utf8 is not null;
+}
+
 /// <summary>
 /// The machine lifecycle as the boot endpoints and the API drive it: assigning profiles, serving boot scripts
 /// (which starts an install with a fresh per-install token), install files, done and progress callbacks, re-imaging.
-/// Every state change is stored together with its event.
+/// Every state change is stored together with its event. With an <see cref="InstallFileCache"/>, install files
+/// fetched again with unchanged inputs are not rendered again (every check still runs on every request).
 /// </summary>
-public sealed class ProvisioningService(IMachineStore machines, EventLog events, SpecService spec, DiscoveryPolicy discovery, TimeProvider clock)
+public sealed class ProvisioningService(
+    IMachineStore machines, EventLog events, SpecService spec, DiscoveryPolicy discovery, TimeProvider clock, InstallFileCache? installFiles = null)
 {
     /// <summary>
     /// How long after done the install token still works for progress and first-boot reports (the installed system
@@ -346,18 +355,28 @@ public sealed class ProvisioningService(IMachineStore machines, EventLog events,
     /// <summary>Renders one of the machine's install files (<c>install</c>, or a sub-file such as <c>user-data</c>).</summary>
     public async Task<RenderOutcome> InstallFileAsync(MacAddress mac, string file, string? token, CancellationToken ct)
     {
+        var outcome = await InstallFileUtf8Async(mac, file, token, ct);
+        return outcome.Failure ?? new RenderOutcome(Encoding.UTF8.GetString(outcome.Utf8!), null);
+    }
+
+    /// <summary>
+    /// <see cref="InstallFileAsync"/> as the HTTP route sends it: the file's UTF-8 bytes, from the install file cache
+    /// when one is configured and nothing the file depends on changed. Callers must not change the bytes.
+    /// </summary>
+    public async Task<InstallFileOutcome> InstallFileUtf8Async(MacAddress mac, string file, string? token, CancellationToken ct)
+    {
         await spec.EnsureFreshAsync(ct);
         var state = spec.Current;
         var machine = await machines.FindByMacAsync(mac, ct);
         if (machine is null)
         {
-            return new RenderOutcome(null, $"no machine has MAC {mac}", NotFound: true);
+            return NotServed(new RenderOutcome(null, $"no machine has MAC {mac}", NotFound: true));
         }
 
         var profileName = machine.Profile ?? discovery.DefaultProfile;
         if (profileName is null)
         {
-            return new RenderOutcome(null, $"machine {mac} has no profile; assign one with PUT /api/v1/machines/{mac}", NotFound: true);
+            return NotServed(new RenderOutcome(null, $"machine {mac} has no profile; assign one with PUT /api/v1/machines/{mac}", NotFound: true));
         }
 
         // Install files hold password hashes and hand-off credentials: only the running install, with its token, gets them.
@@ -372,27 +391,40 @@ public sealed class ProvisioningService(IMachineStore machines, EventLog events,
         if (refusal is not null)
         {
             Deny(mac, $"install file '{Clean(file, 64)}' refused: {refusal}");
-            return new RenderOutcome(null, refusal, Forbidden: true);
+            return NotServed(new RenderOutcome(null, refusal, Forbidden: true));
         }
 
         var (profile, error) = state.Resolve(profileName);
         if (profile is null)
         {
-            return Failed(mac, $"machine {mac}: {error}");
+            return NotServed(Failed(mac, $"machine {mac}: {error}"));
         }
 
-        var rendered = state.Renderer.RenderInstallFile(machine, profile, file, mac, token ?? "");
-        if (rendered.Succeeded)
+        // Only now, with the install and its token checked, may a file come from the cache.
+        var inputs = new InstallFileInputs(state, machine, profileName, mac, file, token ?? "");
+        var utf8 = installFiles?.Find(inputs, state.Renderer.Settings.Images);
+        if (utf8 is null)
         {
-            events.Post(Event(mac, EventKinds.InstallServed, $"install file '{file}' served ({profile.InstallTemplate?.Value})", "machine"));
-        }
-        else if (!rendered.NotFound)
-        {
-            events.Post(Event(mac, EventKinds.RenderFailed, $"install file '{file}': {rendered.Error}", "machine"));
+            var rendered = state.Renderer.RenderInstallFile(machine, profile, file, mac, token ?? "", out var image);
+            if (!rendered.Succeeded)
+            {
+                if (!rendered.NotFound)
+                {
+                    events.Post(Event(mac, EventKinds.RenderFailed, $"install file '{file}': {rendered.Error}", "machine"));
+                }
+
+                return NotServed(rendered);
+            }
+
+            utf8 = Encoding.UTF8.GetBytes(rendered.Text!);
+            installFiles?.Add(inputs, image, utf8);
         }
 
-        return rendered;
+        events.Post(Event(mac, EventKinds.InstallServed, $"install file '{file}' served ({profile.InstallTemplate?.Value})", "machine"));
+        return new InstallFileOutcome(utf8, null);
     }
+
+    private static InstallFileOutcome NotServed(RenderOutcome failure) => new(null, failure);
 
     /// <summary>Renders any file of a machine for preview (API): <c>ipxe</c>, <c>pxelinux</c>, <c>grub</c>, <c>install</c> or a sub-file.</summary>
     public Task<RenderOutcome> PreviewAsync(MacAddress mac, string file, CancellationToken ct) => PreviewAsync(mac, file, null, ct);

@@ -46,6 +46,13 @@ public sealed record PxeOptions
     public long MaxRequestBodyBytes { get; init; } = 4 * 1024 * 1024;
 
     /// <summary>
+    /// Memory for rendered install files kept for installers that fetch them again (0 turns the cache off). Default
+    /// 256 MiB: 10,000 installs running at once with a 12 KiB kickstart each take 120 MiB, twice that leaves room for
+    /// larger files; past it the cache starts over. Every request still checks the install and its token.
+    /// </summary>
+    public long InstallFileCacheBytes { get; init; } = 256L * 1024 * 1024;
+
+    /// <summary>
     /// API requests a token may make per second (bursts of twice that pass). Default 50: far above what an operator
     /// or an automation loop needs, far below what a runaway script sends.
     /// </summary>
@@ -218,6 +225,11 @@ public sealed record PxeOptions
                 if (MaxRequestBodyBytes is < 1024 or > 1024L * 1024 * 1024)
         {
             errors.Add($"MaxRequestBodyBytes {MaxRequestBodyBytes} must be between 1 KiB and 1 GiB");
+        }
+
+        if (InstallFileCacheBytes is < 0 or > 64L * 1024 * 1024 * 1024)
+        {
+            errors.Add($"InstallFileCacheBytes {InstallFileCacheBytes} must be between 0 (no cache) and 64 GiB");
         }
 
         foreach (var key in Variables.Keys.Where(k => !Pxe.Profiles.Spec.SpecNames.IsValidVariable(k) || k.StartsWith('!')))

@@ -62,12 +62,13 @@ internal static class BootEndpoints
             return Problems.BadRequest(error);
         }
 
-        var outcome = await svc.InstallFileAsync(mac, file, token, ct);
-        if (outcome.Succeeded)
+        var served = await svc.InstallFileUtf8Async(mac, file, token, ct);
+        if (served.Utf8 is { } utf8)
         {
-            return Results.Text(outcome.Text, TextPlain);
+            return new Utf8TextResult(utf8);
         }
 
+        var outcome = served.Failure!;
         return outcome.Forbidden ? Problems.Problem(StatusCodes.Status403Forbidden, "Forbidden", outcome.Error!)
             : outcome.NotFound ? Problems.NotFound(outcome.Error!)
             : Problems.RenderFailed(outcome.Error!);
@@ -134,6 +135,22 @@ internal static class BootEndpoints
         return result.Forbidden
             ? Problems.Problem(StatusCodes.Status403Forbidden, "Forbidden", result.Error!)
             : Problems.Conflict(result.Error!);
+    }
+}
+
+/// <summary>
+/// A plain-text answer already encoded as UTF-8 (a rendered install file): the headers <c>Results.Text</c> would send,
+/// without encoding the text again for every request.
+/// </summary>
+internal sealed class Utf8TextResult(byte[] utf8) : IResult
+{
+    public async Task ExecuteAsync(HttpContext httpContext)
+    {
+        var response = httpContext.Response;
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "text/plain; charset=utf-8";
+        response.ContentLength = utf8.Length;
+        await response.BodyWriter.WriteAsync(utf8, httpContext.RequestAborted);
     }
 }
 
