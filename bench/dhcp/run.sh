@@ -55,7 +55,9 @@ trap cleanup EXIT
 
 echo "building the benchmark host (Release)..." >&2
 dotnet build -c Release "$HERE/Pxe.Dhcp.Bench" -o "$WORK/host" >"$WORK/build.log" 2>&1 || { cat "$WORK/build.log" >&2; exit 1; }
-dotnet build -c Release "$ROOT/src/Pxe.Server/Pxe.Server.csproj" -o "$WORK/pxe" >>"$WORK/build.log" 2>&1 || { cat "$WORK/build.log" >&2; exit 1; }
+# The server as it ships: published for this machine's runtime, ReadyToRun (precompiled).
+case "$(uname -m)" in aarch64) RID=linux-arm64 ;; *) RID=linux-x64 ;; esac
+dotnet publish -c Release -r "$RID" --self-contained false "$ROOT/src/Pxe.Server/Pxe.Server.csproj" -o "$WORK/pxe" >>"$WORK/build.log" 2>&1 || { cat "$WORK/build.log" >&2; exit 1; }
 # No profiles are needed to answer DHCP: an empty spec keeps the benchmark independent of the spec files.
 mkdir -p "$WORK/spec" "$WORK/templates"
 cat >"$WORK/pxe.json" <<PXE

@@ -77,15 +77,15 @@ public sealed class DhcpServer
     {
         using var _ = transport;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var leases = new LeaseManager(_store, _options.Transport.MaxCommitBatch);
-        var recorder = new InventoryRecorder(_inventory, _logger);
-        var handler = new DhcpRequestHandler(_options, _inventory, leases, recorder, Counters, _loggerFactory, _time);
         var queue = Channel.CreateBounded<ReceivedDatagram>(new BoundedChannelOptions(_options.Transport.QueueCapacity)
         {
             FullMode = BoundedChannelFullMode.Wait,
             SingleReader = false,
             SingleWriter = false,
         });
+        var leases = new LeaseManager(_store, _options.Transport.MaxCommitBatch, Counters, _options.Transport.MaxCommitGather, () => queue.Reader.Count > 0);
+        var recorder = new InventoryRecorder(_inventory, _logger);
+        var handler = new DhcpRequestHandler(_options, _inventory, leases, recorder, Counters, _loggerFactory, _time);
 
         var tasks = new List<Task>();
         try

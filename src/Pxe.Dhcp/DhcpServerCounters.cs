@@ -22,6 +22,8 @@ public sealed class DhcpServerCounters
     private long _inventoryFailures;
     private long _sendFailures;
     private long _repliesSent;
+    private long _leaseCommits;
+    private long _leaseWrites;
 
     /// <summary>Datagrams received on the configured interfaces.</summary>
     public long Received => Volatile.Read(ref _received);
@@ -61,6 +63,12 @@ public sealed class DhcpServerCounters
 
     /// <summary>Replies handed to the socket.</summary>
     public long RepliesSent => Volatile.Read(ref _repliesSent);
+
+    /// <summary>Group commits sent to the lease store (one store transaction each).</summary>
+    public long LeaseCommits => Volatile.Read(ref _leaseCommits);
+
+    /// <summary>Lease writes sent to the store in those commits; divided by <see cref="LeaseCommits"/>, the mean batch size.</summary>
+    public long LeaseWrites => Volatile.Read(ref _leaseWrites);
 
     /// <summary>Malformed datagrams dropped, all statuses together.</summary>
     public long BadPackets
@@ -111,4 +119,10 @@ public sealed class DhcpServerCounters
     internal void CountSendFailure() => Interlocked.Increment(ref _sendFailures);
 
     internal void CountSent() => Interlocked.Increment(ref _repliesSent);
+
+    internal void CountLeaseCommit(int writes)
+    {
+        Interlocked.Increment(ref _leaseCommits);
+        Interlocked.Add(ref _leaseWrites, writes);
+    }
 }

@@ -338,6 +338,11 @@ public static class DhcpServerOptionsValidator
             errors.Add($"Transport.MaxCommitBatch: {t.MaxCommitBatch} is outside 1–100,000.");
         }
 
+        if (t.MaxCommitGather < TimeSpan.Zero || t.MaxCommitGather > TimeSpan.FromSeconds(1))
+        {
+            errors.Add($"Transport.MaxCommitGather: {t.MaxCommitGather.TotalMilliseconds} ms is outside 0–1000 ms.");
+        }
+
         if (t.ReceiveBufferBytes < 0)
         {
             errors.Add("Transport.ReceiveBufferBytes: must not be negative (0 keeps the system default).");

@@ -689,27 +689,44 @@ public sealed class SqliteStore : ISpecStore, IMachineStore, IEventStore, ILease
         }
     }
 
-    private static async Task<IReadOnlyList<(LeaseOutcome Outcome, Lease? Current)>> CommitLeases(
+    // The lease writer's statements run synchronously: Microsoft.Data.Sqlite's async methods complete synchronously
+    // anyway, and a DHCP server runs them thousands of times a second.
+    private static Task<IReadOnlyList<(LeaseOutcome Outcome, Lease? Current)>> CommitLeases(
         LeaseWriter w, IReadOnlyList<LeaseChange> changes, Func<LeaseChange, Lease?, Lease, MachineEvent?>? describe, CancellationToken ct)
     {
-        await using var tx = (SqliteTransaction)await w.Connection.BeginTransactionAsync(IsolationLevel.Serializable, ct);
-        w.Select.Transaction = w.Upsert.Transaction = w.InsertEvent.Transaction = tx;
+        ct.ThrowIfCancellationRequested();
+        using var tx = w.Connection.BeginTransaction(IsolationLevel.Serializable);
+        w.Select.Transaction = w.Insert.Transaction = w.Upsert.Transaction = w.InsertEvent.Transaction = tx;
         var results = new List<(LeaseOutcome, Lease?)>(changes.Count);
-        var (select, upsert, insertEvent) = (w.Select, w.Upsert, w.InsertEvent);
         foreach (var change in changes)
         {
             var address = change.Lease.Address.ToString();
-            select.Parameters["$a"].Value = address;
+            var lease = change.Lease;
             Lease? row = null;
-            await using (var r = await select.ExecuteReaderAsync(ct))
+            Lease stored;
+            if (change.Operation is LeaseOperation.Bind or LeaseOperation.Decline)
             {
-                if (await r.ReadAsync(ct))
+                // A Bind or Decline of an address without a row always commits: try the insert first, and read the row
+                // only when there is one (a renewal, a reuse, a conflict). A new address costs one statement, not two.
+                stored = lease with { State = change.Operation == LeaseOperation.Bind ? LeaseState.Bound : LeaseState.Declined };
+                BindLease(w.Insert, address, stored);
+                if (w.Insert.ExecuteNonQuery() == 1)
+                {
+                    AppendLeaseEvent(w, describe, change, null, stored);
+                    results.Add((LeaseOutcome.Committed, stored));
+                    continue;
+                }
+            }
+
+            w.Select.Parameters["$a"].Value = address;
+            using (var r = w.Select.ExecuteReader())
+            {
+                if (r.Read())
                 {
                     row = ReadLease(r);
                 }
             }
 
-            var lease = change.Lease;
             var sameClient = row is not null && row.ClientId == lease.ClientId;
             var held = row is { State: LeaseState.Bound } && sameClient;
             var (ok, failure, state) = change.Operation switch
@@ -726,41 +743,57 @@ public sealed class SqliteStore : ISpecStore, IMachineStore, IEventStore, ILease
                 continue;
             }
 
-            var stored = lease with { State = state };
-            upsert.Parameters["$a"].Value = address;
-            upsert.Parameters["$c"].Value = stored.ClientId;
-            upsert.Parameters["$m"].Value = (long)stored.Mac.Value;
-            upsert.Parameters["$s"].Value = stored.State.ToString();
-            upsert.Parameters["$st"].Value = stored.Starts.ToUnixTimeMilliseconds();
-            upsert.Parameters["$e"].Value = stored.Expires.ToUnixTimeMilliseconds();
-            upsert.Parameters["$h"].Value = (object?)stored.HostName ?? DBNull.Value;
-            await upsert.ExecuteNonQueryAsync(ct);
-            if (describe?.Invoke(change, row, stored) is { } evt)
-            {
-                BindEvent(insertEvent, evt);
-                await insertEvent.ExecuteNonQueryAsync(ct);
-            }
-
+            stored = lease with { State = state };
+            BindLease(w.Upsert, address, stored);
+            w.Upsert.ExecuteNonQuery();
+            AppendLeaseEvent(w, describe, change, row, stored);
             results.Add((LeaseOutcome.Committed, stored));
         }
 
-        await tx.CommitAsync(ct);
-        return results;
+        tx.Commit();
+        return Task.FromResult<IReadOnlyList<(LeaseOutcome Outcome, Lease? Current)>>(results);
+    }
+
+    private static void BindLease(SqliteCommand cmd, string address, Lease stored)
+    {
+        cmd.Parameters["$a"].Value = address;
+        cmd.Parameters["$c"].Value = stored.ClientId;
+        cmd.Parameters["$m"].Value = (long)stored.Mac.Value;
+        cmd.Parameters["$s"].Value = stored.State.ToString();
+        cmd.Parameters["$st"].Value = stored.Starts.ToUnixTimeMilliseconds();
+        cmd.Parameters["$e"].Value = stored.Expires.ToUnixTimeMilliseconds();
+        cmd.Parameters["$h"].Value = (object?)stored.HostName ?? DBNull.Value;
+    }
+
+    private static void AppendLeaseEvent(LeaseWriter w, Func<LeaseChange, Lease?, Lease, MachineEvent?>? describe, LeaseChange change, Lease? before, Lease stored)
+    {
+        if (describe?.Invoke(change, before, stored) is { } evt)
+        {
+            BindEvent(w.InsertEvent, evt);
+            w.InsertEvent.ExecuteNonQuery();
+        }
     }
 
     /// <summary>
     /// The lease path's own connection with its statements prepared once: a DHCP server commits a batch every few
-    /// milliseconds, and opening a connection and preparing three statements for each cost more than a small batch.
+    /// milliseconds, and opening a connection and preparing four statements for each cost more than a small batch.
     /// </summary>
     private sealed class LeaseWriter(SqliteConnection connection) : IAsyncDisposable
     {
+        private const string Columns = "(address, client_id, mac, state, starts, expires, hostname) VALUES ($a, $c, $m, $s, $st, $e, $h)";
+
         public SqliteConnection Connection { get; } = connection;
 
         public SqliteCommand Select { get; } = Command(connection, null,
             "SELECT address, client_id, mac, state, starts, expires, hostname FROM leases WHERE address = $a;", ("$a", ""));
 
+        /// <summary>Stores a lease for an address without a row; changes nothing (0 rows) when the address has one.</summary>
+        public SqliteCommand Insert { get; } = Command(connection, null,
+            "INSERT INTO leases " + Columns + " ON CONFLICT (address) DO NOTHING;",
+            ("$a", ""), ("$c", ""), ("$m", 0L), ("$s", ""), ("$st", 0L), ("$e", 0L), ("$h", null));
+
         public SqliteCommand Upsert { get; } = Command(connection, null,
-            "INSERT INTO leases (address, client_id, mac, state, starts, expires, hostname) VALUES ($a, $c, $m, $s, $st, $e, $h) " +
+            "INSERT INTO leases " + Columns + " " +
             "ON CONFLICT (address) DO UPDATE SET client_id = excluded.client_id, mac = excluded.mac, state = excluded.state, " +
             "starts = excluded.starts, expires = excluded.expires, hostname = excluded.hostname;",
             ("$a", ""), ("$c", ""), ("$m", 0L), ("$s", ""), ("$st", 0L), ("$e", 0L), ("$h", null));
@@ -770,6 +803,7 @@ public sealed class SqliteStore : ISpecStore, IMachineStore, IEventStore, ILease
         public async ValueTask DisposeAsync()
         {
             await Select.DisposeAsync();
+            await Insert.DisposeAsync();
             await Upsert.DisposeAsync();
             await InsertEvent.DisposeAsync();
             await Connection.DisposeAsync();

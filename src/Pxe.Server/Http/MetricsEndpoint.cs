@@ -31,6 +31,8 @@ internal static class MetricsEndpoint
                 Counter(sb, "pxe_dhcp_dropped_queue_full_total", "Datagrams dropped because the work queue was full.", c.DroppedQueueFull);
                 Counter(sb, "pxe_dhcp_store_failures_total", "Lease writes the store refused (no reply sent).", c.StoreFailures);
                 Counter(sb, "pxe_dhcp_send_failures_total", "Replies that could not be sent.", c.SendFailures);
+                Counter(sb, "pxe_dhcp_lease_commits_total", "Lease store transactions (group commits).", c.LeaseCommits);
+                Counter(sb, "pxe_dhcp_lease_writes_total", "Lease writes sent to the store in those transactions.", c.LeaseWrites);
             }
 
             if (services.GetService<TftpServer>() is { } tftp)

@@ -20,7 +20,7 @@ internal sealed class HandlerHarness : IAsyncDisposable
         Inventory = inventory ?? new TestInventory();
         Logs = new CapturingLoggerProvider();
         var loggerFactory = LoggerFactory.Create(b => b.AddProvider(Logs).SetMinimumLevel(LogLevel.Trace));
-        Leases = new LeaseManager(Store, options.Transport.MaxCommitBatch);
+        Leases = new LeaseManager(Store, options.Transport.MaxCommitBatch, Counters);
         var recorder = new InventoryRecorder(Inventory, loggerFactory.CreateLogger("test"));
         Handler = new DhcpRequestHandler(options, Inventory, Leases, recorder, Counters, loggerFactory, Time);
         Leases.LoadAsync(default).GetAwaiter().GetResult();

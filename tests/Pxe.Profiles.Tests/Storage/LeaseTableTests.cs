@@ -73,6 +73,42 @@ public sealed class LeaseTableTests : TempStore
     }
 
     [Fact]
+    public async Task Describe_SeesNoRowForANewAddress_AndTheStoredRowForAnExistingOne()
+    {
+        var seen = new List<(LeaseOperation Operation, Lease? Before)>();
+        MachineEvent Describe(LeaseChange change, Lease? before, Lease stored)
+        {
+            seen.Add((change.Operation, before));
+            return new MachineEvent { Time = change.Now, Mac = stored.Mac, Kind = EventKinds.Lease, Message = $"{change.Operation} {stored.Address}", Actor = "machine" };
+        }
+
+        var other = IPAddress.Parse("10.0.0.51");
+        var r = await Store.CommitLeasesAsync(
+            [
+                new LeaseChange(LeaseOperation.Bind, L("0101"), T0),
+                new LeaseChange(LeaseOperation.Bind, L("0101", minutes: 120), T0.AddMinutes(30)),
+                new LeaseChange(LeaseOperation.Bind, L("0102"), T0.AddMinutes(31)),
+                new LeaseChange(LeaseOperation.Decline, L("0103", other), T0),
+                new LeaseChange(LeaseOperation.Decline, L("0104", other), T0.AddMinutes(1)),
+            ],
+            Describe, CancellationToken.None);
+
+        Assert.Equal([LeaseOutcome.Committed, LeaseOutcome.Committed, LeaseOutcome.AddressInUse, LeaseOutcome.Committed, LeaseOutcome.Committed], r.Select(x => x.Outcome));
+        Assert.Equal([LeaseOperation.Bind, LeaseOperation.Bind, LeaseOperation.Decline, LeaseOperation.Decline], seen.Select(s => s.Operation));
+        Assert.Null(seen[0].Before);
+        Assert.Equal(("0101", LeaseState.Bound, T0.AddMinutes(60)), (seen[1].Before!.ClientId, seen[1].Before!.State, seen[1].Before!.Expires));
+        Assert.Null(seen[2].Before);
+        Assert.Equal(("0103", LeaseState.Declined), (seen[3].Before!.ClientId, seen[3].Before!.State));
+
+        // The refused bind stored nothing: the holder's renewed lease stands, and one event per committed change.
+        var leases = await Store.LoadLeasesAsync(CancellationToken.None);
+        Assert.Equal(("0101", T0.AddMinutes(120)), (leases.Single(l => l.Address.Equals(Ip)).ClientId, leases.Single(l => l.Address.Equals(Ip)).Expires));
+        Assert.Equal(("0104", LeaseState.Declined), (leases.Single(l => l.Address.Equals(other)).ClientId, leases.Single(l => l.Address.Equals(other)).State));
+        var events = await Store.QueryEventsAsync(new EventQuery { Kind = EventKinds.Lease }, CancellationToken.None);
+        Assert.Equal(["Bind 10.0.0.50", "Bind 10.0.0.50", "Decline 10.0.0.51", "Decline 10.0.0.51"], events.Select(e => e.Message));
+    }
+
+    [Fact]
     public async Task TwoStoresOnOneDatabase_NeverGiveOneAddressToTwoClients()
     {
         var other = await SqliteStore.OpenAsync(Path.Combine(Dir, "pxe.db"), CancellationToken.None);
