@@ -50,61 +50,51 @@ public sealed class InstallFileCacheTests
         Assert.Equal(2, served.Count);
     }
 
-    [Fact]
-    public async Task InstallFile_AfterTheMachineChanges_IsRenderedAfresh()
+    /// <summary>
+    /// Boots the machine, fetches its install file twice (the second from the cache) showing <paramref name="before"/>,
+    /// applies <paramref name="change"/> during the install, and checks the next fetch shows <paramref name="after"/>
+    /// and no longer <paramref name="before"/>.
+    /// </summary>
+    private static async Task AssertRenderedAfreshAfter(object machine, string before, string after, Func<PxeTestServer, Task> change)
     {
         await using var server = await PxeTestServer.StartAsync();
-        await server.Http.PutJsonAsync($"/api/v1/machines/{Mac}", new { profile = "web", hostname = "web01" }).EnsureOkAsync();
+        await server.Http.PutJsonAsync($"/api/v1/machines/{Mac}", machine).EnsureOkAsync();
         var (url, _) = await BootAsync(server);
         using var installer = server.Client();
-        Assert.Contains("--hostname=web01", await installer.GetStringAsync(url), StringComparison.Ordinal);
-        Assert.Contains("--hostname=web01", await installer.GetStringAsync(url), StringComparison.Ordinal);
+        Assert.Contains(before, await installer.GetStringAsync(url), StringComparison.Ordinal);
+        Assert.Contains(before, await installer.GetStringAsync(url), StringComparison.Ordinal);
+        Assert.Equal(1, Cache(server).Hits);
 
+        await change(server);
+
+        var fresh = await installer.GetStringAsync(url);
+        Assert.Contains(after, fresh, StringComparison.Ordinal);
+        Assert.DoesNotContain(before, fresh, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public Task InstallFile_AfterTheMachineChanges_IsRenderedAfresh() =>
         // Changed during the install (the install session and its token stay).
-        await server.Http.PutJsonAsync($"/api/v1/machines/{Mac}", new { hostname = "web02" }).EnsureOkAsync();
-
-        var after = await installer.GetStringAsync(url);
-        Assert.Contains("--hostname=web02", after, StringComparison.Ordinal);
-        Assert.DoesNotContain("web01", after, StringComparison.Ordinal);
-    }
+        AssertRenderedAfreshAfter(new { profile = "web", hostname = "web01" }, "--hostname=web01", "--hostname=web02",
+            server => server.Http.PutJsonAsync($"/api/v1/machines/{Mac}", new { hostname = "web02" }).EnsureOkAsync());
 
     [Fact]
-    public async Task InstallFile_AfterASpecReload_IsRenderedAfresh()
-    {
-        await using var server = await PxeTestServer.StartAsync();
-        await server.Http.PutJsonAsync($"/api/v1/machines/{Mac}", new { profile = "web" }).EnsureOkAsync();
-        var (url, _) = await BootAsync(server);
-        using var installer = server.Client();
-        Assert.Contains("\nnginx\n", await installer.GetStringAsync(url), StringComparison.Ordinal);
-        Assert.Contains("\nnginx\n", await installer.GetStringAsync(url), StringComparison.Ordinal);
-
-        var web = await server.Dirs.ReadSpecAsync("web.yaml");
-        server.Dirs.WriteSpec("web.yaml", web.Replace("\"nginx\"", "\"httpd\"", StringComparison.Ordinal));
-        await server.Http.PostAsync("/api/v1/spec/reload", null).EnsureOkAsync();
-
-        var after = await installer.GetStringAsync(url);
-        Assert.Contains("\nhttpd\n", after, StringComparison.Ordinal);
-        Assert.DoesNotContain("\nnginx\n", after, StringComparison.Ordinal);
-    }
+    public Task InstallFile_AfterASpecReload_IsRenderedAfresh() =>
+        AssertRenderedAfreshAfter(new { profile = "web" }, "\nnginx\n", "\nhttpd\n", async server =>
+        {
+            var web = await server.Dirs.ReadSpecAsync("web.yaml");
+            server.Dirs.WriteSpec("web.yaml", web.Replace("\"nginx\"", "\"httpd\"", StringComparison.Ordinal));
+            await server.Http.PostAsync("/api/v1/spec/reload", null).EnsureOkAsync();
+        });
 
     [Fact]
-    public async Task InstallFile_AfterATemplateChange_IsRenderedAfresh()
-    {
-        await using var server = await PxeTestServer.StartAsync();
-        await server.Http.PutJsonAsync($"/api/v1/machines/{Mac}", new { profile = "web" }).EnsureOkAsync();
-        var (url, _) = await BootAsync(server);
-        using var installer = server.Client();
-        Assert.Contains("selinux --enforcing", await installer.GetStringAsync(url), StringComparison.Ordinal);
-        Assert.Contains("selinux --enforcing", await installer.GetStringAsync(url), StringComparison.Ordinal);
-
-        var template = Path.Combine(server.Dirs.Templates, "install", "rhel9.ks");
-        await File.WriteAllTextAsync(template, (await File.ReadAllTextAsync(template)).Replace("selinux --enforcing", "selinux --permissive", StringComparison.Ordinal));
-        await server.Http.PostAsync("/api/v1/spec/reload", null).EnsureOkAsync();
-
-        var after = await installer.GetStringAsync(url);
-        Assert.Contains("selinux --permissive", after, StringComparison.Ordinal);
-        Assert.DoesNotContain("selinux --enforcing", after, StringComparison.Ordinal);
-    }
+    public Task InstallFile_AfterATemplateChange_IsRenderedAfresh() =>
+        AssertRenderedAfreshAfter(new { profile = "web" }, "selinux --enforcing", "selinux --permissive", async server =>
+        {
+            var template = Path.Combine(server.Dirs.Templates, "install", "rhel9.ks");
+            await File.WriteAllTextAsync(template, (await File.ReadAllTextAsync(template)).Replace("selinux --enforcing", "selinux --permissive", StringComparison.Ordinal));
+            await server.Http.PostAsync("/api/v1/spec/reload", null).EnsureOkAsync();
+        });
 
     [Fact]
     public async Task InstallFile_AfterANewBoot_CarriesTheNewToken_AndTheCachedOldTokenIsRefused()
