@@ -221,6 +221,8 @@ public sealed class LabNetworkTests
             $"--dhcp-range=10.231.{o}.100,10.231.{o}.150,255.255.255.0,1h", "--no-ping", "--log-dhcp",
             $"--dhcp-option=option:dns-server,10.231.{o}.2", $"--dhcp-leasefile={Path.Combine(lab.Directory, "dnsmasq.leases")}",
             $"--pid-file={Path.Combine(lab.Directory, "dnsmasq.pid")}");
+        // dnsmasq prints its range once it listens: on a busy machine it may start later than the client asks.
+        await dnsmasqProcess.WaitForOutputAsync("DHCP, IP range", Patience);
 
         var options = new DhcpServerOptions
         {

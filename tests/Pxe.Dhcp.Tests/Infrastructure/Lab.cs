@@ -222,6 +222,21 @@ internal sealed class LabProcess : IDisposable
         }
     }
 
+    /// <summary>Waits until the output contains <paramref name="text"/> (a peer saying it is ready); fails with the output so far.</summary>
+    public async Task WaitForOutputAsync(string text, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!Output.Contains(text, StringComparison.Ordinal))
+        {
+            if (DateTime.UtcNow > deadline || Process.HasExited)
+            {
+                throw new TimeoutException($"'{text}' did not appear within {timeout.TotalSeconds} s; output: {Output}");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
     /// <summary>Sends a signal to the process by its PID ("ip netns exec" execs the command, so the PID is the command's).</summary>
     public void Signal(string signal) => Lab.RunAllowingFailure(TimeSpan.FromSeconds(5), "kill", "-" + signal, Process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
