@@ -204,17 +204,6 @@ public static partial class ServerApp
         ApiEndpoints.Map(app);
         ImageEndpoints.Map(app);
         EncEndpoint.Map(app);
-        // File bodies (/files, and the UEFI loaders under /boot) go from the file into Kestrel's pipe in one copy.
-        app.Use((context, next) =>
-        {
-            var path = context.Request.Path;
-            if (path.StartsWithSegments("/files") || path.StartsWithSegments("/boot") && path.Value!.EndsWith(".efi", StringComparison.Ordinal))
-            {
-                DirectFileBody.Install(context);
-            }
-
-            return next(context);
-        });
         var files = new ContainedFileProvider(options.FilesDirectory);
         var contentTypes = new FileExtensionContentTypeProvider();
         app.UseStaticFiles(new StaticFileOptions
@@ -224,6 +213,8 @@ public static partial class ServerApp
             ServeUnknownFileTypes = true,
             DefaultContentType = "application/octet-stream",
             ContentTypeProvider = contentTypes,
+            // The file's bytes go from the file into Kestrel's pipe in one copy (the UEFI loaders under /boot too).
+            OnPrepareResponse = file => DirectFileBody.Install(file.Context),
         });
         if (adminTokenFile is not null)
         {

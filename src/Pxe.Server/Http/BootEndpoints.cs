@@ -20,10 +20,16 @@ internal static class BootEndpoints
             Results.Text($"#!ipxe\nchain {view.ServerUrl}/boot/ipxe?mac=${{net0/mac}} || exit\n", TextPlain))
             .ExcludeFromDescription();
         // UEFI HTTP boot (DHCP option 60 HTTPClient) fetches its first loader over HTTP: the same files TFTP serves.
-        app.MapGet("/boot/{loader}.efi", (string loader, BootLoaderFiles files) =>
-            files.Find(loader + ".efi") is { } path
-                ? Results.File(path, "application/efi", enableRangeProcessing: true)
-                : Problems.NotFound($"no boot loader '{loader}.efi' in the TFTP folder; copy it there (see README, TFTP)"));
+        app.MapGet("/boot/{loader}.efi", (string loader, BootLoaderFiles files, HttpContext context) =>
+        {
+            if (files.Find(loader + ".efi") is not { } path)
+            {
+                return Problems.NotFound($"no boot loader '{loader}.efi' in the TFTP folder; copy it there (see README, TFTP)");
+            }
+
+            DirectFileBody.Install(context);
+            return Results.File(path, "application/efi", enableRangeProcessing: true);
+        });
         app.MapGet("/boot/ipxe", async (string? mac, ProvisioningService svc, CancellationToken ct) =>
             await Boot(mac, BootFileKind.Ipxe, svc, ct));
         app.MapGet("/ipxe/{mac}.ipxe", async (string mac, ProvisioningService svc, CancellationToken ct) =>
