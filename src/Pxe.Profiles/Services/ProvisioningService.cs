@@ -1,3 +1,6 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using Pxe.Profiles.Domain;
@@ -49,6 +52,9 @@ public sealed class ProvisioningService(
     /// reports <c>firstboot</c> with it). A day covers a slow first boot and a weekend-delayed power-on is a re-image.
     /// </summary>
     public static readonly TimeSpan FirstBootReportWindow = TimeSpan.FromHours(24);
+
+    /// <summary>Tokens that matched an install session's hash, by session object (see <see cref="TokenMatches"/>).</summary>
+    private readonly ConditionalWeakTable<InstallSession, string> _matchedTokens = new();
 
     /// <summary>The spec this service renders from.</summary>
     public SpecService Spec => spec;
@@ -634,13 +640,48 @@ public sealed class ProvisioningService(
             return $"the install token of {m.PrimaryMac} expired at {m.Install.Deadline:u}";
         }
 
-        if (token is null || !CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(Hash(token)), Encoding.ASCII.GetBytes(m.Install.TokenHash)))
+        if (token is null || !TokenMatches(m.Install, token))
         {
             return $"the install token does not match the running install of {m.PrimaryMac}";
         }
 
         return null;
     }
+
+    /// <summary>
+    /// Whether <paramref name="token"/> is the token of <paramref name="session"/>: its SHA-256 equals the stored hash.
+    /// A token that matched once is remembered for that session object (the machine cache hands out the same object
+    /// until the machine changes, and a new install is a new session), so an installer fetching again is compared in
+    /// constant time against what matched instead of being hashed again.
+    /// </summary>
+    private bool TokenMatches(InstallSession session, string token)
+    {
+        if (_matchedTokens.TryGetValue(session, out var matched))
+        {
+            return CryptographicOperations.FixedTimeEquals(MemoryMarshal.AsBytes(matched.AsSpan()), MemoryMarshal.AsBytes(token.AsSpan()));
+        }
+
+        if (token.Length > MaxTokenChars)
+        {
+            return false;
+        }
+
+        Span<byte> utf8 = stackalloc byte[MaxTokenChars * 3];
+        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
+        Span<byte> stored = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(utf8[..Encoding.UTF8.GetBytes(token, utf8)], digest);
+        if (Convert.FromHexString(session.TokenHash, stored, out _, out var written) != OperationStatus.Done
+            || written != stored.Length || !CryptographicOperations.FixedTimeEquals(digest, stored))
+        {
+            return false;
+        }
+
+        _matchedTokens.AddOrUpdate(session, token);
+        return true;
+    }
+
+    /// <summary>The longest token compared: ours are 43 characters; anything past this cannot be one.</summary>
+    private const int MaxTokenChars = 128;
 
     /// <summary>A fresh per-install token: 256 random bits, URL-safe.</summary>
     public static string NewToken() =>

@@ -52,6 +52,33 @@ public partial class ProvisioningServiceTests
     }
 
     [Fact]
+    public async Task InstallFile_AfterTheTokenMatched_ANearMissOrAnOldInstallsToken_IsStillRefused()
+    {
+        await using var bed = await ProfilesTestBed.CreateAsync();
+        await Assign(bed);
+        // Through the machine cache, as the server runs: repeated fetches see the same install session object.
+        var svc = new ProvisioningService(new CachedMachineStore(bed.Store, bed.Clock), bed.Events, bed.Spec, new DiscoveryPolicy(), bed.Clock);
+        var token = TokenOf((await svc.BootAsync(Mac, BootFileKind.Ipxe, Ct)).Text!);
+        Assert.True((await svc.InstallFileAsync(Mac, "install", token, Ct)).Succeeded);
+        Assert.True((await svc.InstallFileAsync(Mac, "install", token, Ct)).Succeeded);
+
+        // The matched token is remembered: one character off, a prefix, or the token with more after it is not it.
+        var last = token[^1] == 'A' ? 'B' : 'A';
+        foreach (var wrong in new[] { token[..^1] + last, token[..^1], token + "A", "", new string('A', 4096) })
+        {
+            var refused = await svc.InstallFileAsync(Mac, "install", wrong, Ct);
+            Assert.True(refused.Forbidden, $"'{wrong}' was not refused");
+        }
+
+        // A new boot is a new install with a new token; the old one no longer opens anything.
+        var next = TokenOf((await svc.BootAsync(Mac, BootFileKind.Ipxe, Ct)).Text!);
+        Assert.True((await svc.InstallFileAsync(Mac, "install", token, Ct)).Forbidden);
+        Assert.True((await svc.InstallFileAsync(Mac, "install", next, Ct)).Succeeded);
+        Assert.False((await svc.DoneAsync(Mac, token, Ct)).Succeeded);
+        Assert.True((await svc.DoneAsync(Mac, next, Ct)).Succeeded);
+    }
+
+    [Fact]
     public async Task Done_WithTheToken_FlipsToLocalBoot_WrongTokenIsRefused()
     {
         await using var bed = await ProfilesTestBed.CreateAsync();
