@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Pxe.Dhcp.Server;
 
@@ -7,8 +5,8 @@ namespace Pxe.Dhcp;
 
 /// <summary>
 /// The DHCP/PXE service: full, proxy or off (see <see cref="DhcpMode"/>). <see cref="RunAsync"/> binds one socket
-/// per configured interface, loads the lease store, then receives into a bounded queue served by a fixed set of
-/// workers until cancelled. Lease writes go to the store in group commits; an ACK leaves only after its lease is stored.
+/// per configured interface, loads the lease store, then handles each datagram on its interface's receive thread until
+/// cancelled. Lease writes go to the store in group commits; an ACK leaves only after its lease is stored.
 /// </summary>
 public sealed class DhcpServer
 {
@@ -77,15 +75,10 @@ public sealed class DhcpServer
     {
         using var _ = transport;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var queue = Channel.CreateBounded<ReceivedDatagram>(new BoundedChannelOptions(_options.Transport.QueueCapacity)
-        {
-            FullMode = BoundedChannelFullMode.Wait,
-            SingleReader = false,
-            SingleWriter = false,
-        });
-        var leases = new LeaseManager(_store, _options.Transport.MaxCommitBatch, Counters, _options.Transport.MaxCommitGather, () => queue.Reader.Count > 0);
+        var leases = new LeaseManager(_store, _options.Transport.MaxCommitBatch, Counters);
         var recorder = new InventoryRecorder(_inventory, _logger);
         var handler = new DhcpRequestHandler(_options, _inventory, leases, recorder, Counters, _loggerFactory, _time);
+        var dispatcher = new RequestDispatcher(handler, leases, transport, _options.Transport.Workers, _logger, stop.Token);
 
         var tasks = new List<Task>();
         try
@@ -102,12 +95,8 @@ public sealed class DhcpServer
         tasks.Add(leases.StartCommitter(stop.Token));
         tasks.Add(Task.Run(() => recorder.RunAsync(stop.Token), CancellationToken.None));
         tasks.Add(Task.Run(() => SweepAsync(leases, recorder, stop.Token), CancellationToken.None));
-        for (int i = 0; i < _options.Transport.Workers; i++)
-        {
-            tasks.Add(Task.Run(() => WorkerAsync(queue.Reader, handler, transport, stop.Token), CancellationToken.None));
-        }
 
-        var receivers = transport.Endpoints.Select(e => transport.StartReceiver(e, queue.Writer, stop.Token)).ToList();
+        var receivers = transport.Endpoints.Select(e => transport.StartReceiver(e, dispatcher, stop.Token)).ToList();
         Log.Started(_logger, _options.Mode, string.Join(", ", _options.Interfaces));
         _ready.TrySetResult();
 
@@ -122,52 +111,8 @@ public sealed class DhcpServer
         await stop.CancelAsync().ConfigureAwait(false);
         transport.Dispose();
         await Task.WhenAll(receivers).ConfigureAwait(false);
-        queue.Writer.TryComplete();
         await Task.WhenAll(tasks).ConfigureAwait(false);
-        while (queue.Reader.TryRead(out var left))
-        {
-            ArrayPool<byte>.Shared.Return(left.Buffer);
-        }
-
         Log.Stopped(_logger);
-    }
-
-    private async Task WorkerAsync(ChannelReader<ReceivedDatagram> queue, DhcpRequestHandler handler, DhcpTransport transport, CancellationToken cancellationToken)
-    {
-        byte[] reply = new byte[DhcpTransport.ReplyBufferLength];
-        try
-        {
-            while (await queue.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                while (queue.TryRead(out var item))
-                {
-                    try
-                    {
-                        var info = new ReceiveInfo(item.Endpoint.Interface, item.Remote, item.Endpoint.BootServerPort);
-                        var decision = await handler.HandleAsync(item.Buffer.AsMemory(0, item.Length), info, reply, cancellationToken).ConfigureAwait(false);
-                        if (decision.Length > 0)
-                        {
-                            transport.Send(item.Endpoint, reply.AsSpan(0, decision.Length), decision);
-                        }
-                    }
-                    catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-                    {
-                        return;
-                    }
-                    catch (Exception ex)
-                    {
-                        Log.HandlerFailed(_logger, ex, item.Remote.ToString(), item.Endpoint.Interface);
-                    }
-                    finally
-                    {
-                        ArrayPool<byte>.Shared.Return(item.Buffer);
-                    }
-                }
-            }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-        }
     }
 
     private async Task SweepAsync(LeaseManager leases, InventoryRecorder recorder, CancellationToken cancellationToken)

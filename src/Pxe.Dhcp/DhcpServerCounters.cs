@@ -4,7 +4,7 @@ namespace Pxe.Dhcp;
 
 /// <summary>
 /// Monotonic counters of the DHCP service, safe to read from any thread (for metrics). Every received datagram ends
-/// in exactly one of: a bad-packet status, an ignore, a dropped-queue-full, a failure, or a reply/handled message.
+/// in exactly one of: a bad-packet status, an ignore, a failure, or a reply/handled message.
 /// </summary>
 public sealed class DhcpServerCounters
 {
@@ -17,7 +17,6 @@ public sealed class DhcpServerCounters
     private long _releases;
     private long _declines;
     private long _ignored;
-    private long _droppedQueueFull;
     private long _storeFailures;
     private long _inventoryFailures;
     private long _sendFailures;
@@ -48,9 +47,6 @@ public sealed class DhcpServerCounters
 
     /// <summary>Well-formed requests deliberately not answered (unknown MAC, other server chosen, non-PXE in proxy mode, no subnet…).</summary>
     public long Ignored => Volatile.Read(ref _ignored);
-
-    /// <summary>Datagrams dropped because the request queue was full.</summary>
-    public long DroppedQueueFull => Volatile.Read(ref _droppedQueueFull);
 
     /// <summary>Requests not answered because the lease store failed.</summary>
     public long StoreFailures => Volatile.Read(ref _storeFailures);
@@ -109,8 +105,6 @@ public sealed class DhcpServerCounters
     internal void CountDecline() => Interlocked.Increment(ref _declines);
 
     internal void CountIgnored() => Interlocked.Increment(ref _ignored);
-
-    internal long CountDroppedQueueFull() => Interlocked.Increment(ref _droppedQueueFull);
 
     internal void CountStoreFailure() => Interlocked.Increment(ref _storeFailures);
 

@@ -227,27 +227,16 @@ public sealed record DhcpTransportOptions
     public IPAddress BroadcastAddress { get; init; } = IPAddress.Broadcast;
 
     /// <summary>
-    /// Concurrent request handlers (async tasks, not threads). Default 64: bounds the exchanges waiting for the
-    /// store at once, and thus the largest group commit.
+    /// Most requests handled at once, that is waiting for the lease store (handlers run on the receive thread and,
+    /// after their lease write, on the committer's). Default 256: bounds the largest group commit of a busy server;
+    /// past it the receive thread waits and datagrams queue in the socket's buffer (<see cref="ReceiveBufferBytes"/>).
+    /// With synchronous=FULL a commit waits for the disk: at 9,500 exchanges/s a limit of 64 was reached during each
+    /// sync and the socket overflowed (1 % of requests lost); the waiting handlers cost only memory.
     /// </summary>
-    public int Workers { get; init; } = 64;
-
-    /// <summary>
-    /// Received datagrams waiting for a worker; more are dropped and counted. Default 4096: about 65 ms at 60,000
-    /// datagrams/s, longer than one group commit takes.
-    /// </summary>
-    public int QueueCapacity { get; init; } = 4096;
+    public int Workers { get; init; } = 256;
 
     /// <summary>Largest number of lease writes in one store call. Default 512.</summary>
     public int MaxCommitBatch { get; init; } = 512;
-
-    /// <summary>
-    /// Longest time a group commit waits for more writes while received requests are still queued for a handler
-    /// (an idle server, with no request queued, never waits). Default zero: off. At 5,000 exchanges/s a wait of 2 ms
-    /// made each store transaction carry about 8 leases instead of 2 and halved the committer's CPU, but the handlers
-    /// then used more, and a benchmark run with it on passed only lower rates; see bench/dhcp/RESULTS.md.
-    /// </summary>
-    public TimeSpan MaxCommitGather { get; init; } = TimeSpan.Zero;
 
     /// <summary>SO_RCVBUF of each socket. Default 4 MiB, to absorb bursts (the kernel caps it at net.core.rmem_max unless root).</summary>
     public int ReceiveBufferBytes { get; init; } = 4 * 1024 * 1024;

@@ -328,19 +328,9 @@ public static class DhcpServerOptionsValidator
             errors.Add($"Transport.Workers: {t.Workers} is outside 1–4096.");
         }
 
-        if (t.QueueCapacity is < 1 or > 1_000_000)
-        {
-            errors.Add($"Transport.QueueCapacity: {t.QueueCapacity} is outside 1–1,000,000.");
-        }
-
         if (t.MaxCommitBatch is < 1 or > 100_000)
         {
             errors.Add($"Transport.MaxCommitBatch: {t.MaxCommitBatch} is outside 1–100,000.");
-        }
-
-        if (t.MaxCommitGather < TimeSpan.Zero || t.MaxCommitGather > TimeSpan.FromSeconds(1))
-        {
-            errors.Add($"Transport.MaxCommitGather: {t.MaxCommitGather.TotalMilliseconds} ms is outside 0–1000 ms.");
         }
 
         if (t.ReceiveBufferBytes < 0)

@@ -34,6 +34,18 @@ public interface IBootInventory
     /// Called off the reply path.
     /// </summary>
     ValueTask RecordLeaseEventAsync(DhcpLeaseEvent leaseEvent, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// False when <see cref="RecordDiscoveredAsync"/> records nothing (the inventory keeps no unknown MACs): the
+    /// server then does not queue those calls. Read once, when the service starts.
+    /// </summary>
+    bool RecordsDiscoveredClients => true;
+
+    /// <summary>
+    /// False when <see cref="RecordLeaseEventAsync"/> records nothing (for example because the lease store writes each
+    /// event with its lease): the server then does not queue those calls. Read once, when the service starts.
+    /// </summary>
+    bool RecordsLeaseEvents => true;
 }
 
 /// <summary>A machine as the DHCP server needs it. Each field says which reply field or option it fills.</summary>

@@ -138,6 +138,18 @@ public class HandlerTests
     }
 
     [Fact]
+    public async Task InventoryThatRecordsNothing_IsNotCalled()
+    {
+        var inventory = new TestInventory { RecordsDiscoveredClients = false, RecordsLeaseEvents = false };
+        await using var h = new HandlerHarness(HandlerHarness.FullOptions(UnknownMacPolicy.Discover), inventory: inventory);
+        Assert.Equal(DhcpMessageType.Ack, (await Dora(h)).Type);
+        // The recorder answers within milliseconds (the test above waits for it); give it far longer here.
+        await Task.Delay(500);
+        Assert.Empty(inventory.Discovered);
+        Assert.Empty(inventory.Events);
+    }
+
+    [Fact]
     public async Task Broadcast_And_Unicast_Destinations_FollowTheClient()
     {
         await using var h = new HandlerHarness(HandlerHarness.FullOptions());

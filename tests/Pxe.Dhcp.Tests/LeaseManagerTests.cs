@@ -21,93 +21,131 @@ public sealed class LeaseManagerTests
         Expires = T0.AddHours(1),
     }, T0);
 
+    /// <summary>Runs <paramref name="body"/> on a thread of its own that defers its wakes, as a receive thread does.</summary>
+    private static Task OnReceiveThread(Action body)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                LeaseManager.DeferWakesOnThisThread();
+                body();
+                done.TrySetResult();
+            }
+            catch (Exception ex)
+            {
+                done.TrySetException(ex);
+            }
+        });
+        thread.Start();
+        return done.Task;
+    }
+
     [Fact]
-    public async Task Committer_WhileRequestsAreQueued_GathersLaterWritesIntoTheSameBatch()
+    public async Task ReceiveThreadWrites_WaitForItsFlush_AndGoToTheStoreAsOneBatch()
     {
         var store = new RecordingStore();
         var counters = new DhcpServerCounters();
-        var queued = true;
-        var manager = new LeaseManager(store, 512, counters, TimeSpan.FromSeconds(10), () => Volatile.Read(ref queued));
+        var manager = new LeaseManager(store, 512, counters);
         using var stop = new CancellationTokenSource();
         var committer = manager.StartCommitter(stop.Token);
 
-        var first = manager.CommitAsync(Bind(1));
-        await Task.Delay(100);
-        Assert.False(first.IsCompleted, "the committer did not wait while requests were queued");
-        var second = manager.CommitAsync(Bind(2));
-        var third = manager.CommitAsync(Bind(3));
-        Volatile.Write(ref queued, false);
-        var results = await Task.WhenAll(first, second, third).WaitAsync(TimeSpan.FromSeconds(10));
+        var writes = new List<Task<LeaseWriteResult>>();
+        await OnReceiveThread(() =>
+        {
+            for (int i = 1; i <= 3; i++)
+            {
+                writes.Add(manager.CommitAsync(Bind(i)));
+            }
+        });
+        await Task.Delay(200);
+        Assert.True(manager.HasDeferredWrites);
+        Assert.All(writes, w => Assert.False(w.IsCompleted, "a deferred write was committed before the receive thread flushed"));
 
+        manager.Flush();
+        var results = await Task.WhenAll(writes).WaitAsync(TimeSpan.FromSeconds(10));
         Assert.All(results, r => Assert.Equal(LeaseWriteOutcome.Committed, r.Outcome));
         Assert.Equal([3], store.BatchSizes);
         Assert.Equal(1, counters.LeaseCommits);
         Assert.Equal(3, counters.LeaseWrites);
+        Assert.False(manager.HasDeferredWrites);
         await stop.CancelAsync();
         await committer;
     }
 
     [Fact]
-    public async Task Committer_WithNothingQueued_CommitsAtOnce()
+    public async Task WriteFromAnotherThread_CommitsAtOnce_TakingDeferredWritesAlong()
     {
         var store = new RecordingStore();
-        var manager = new LeaseManager(store, 512, new DhcpServerCounters(), TimeSpan.FromSeconds(30), () => false);
+        var manager = new LeaseManager(store, 512, new DhcpServerCounters());
         using var stop = new CancellationTokenSource();
         var committer = manager.StartCommitter(stop.Token);
 
         var watch = Stopwatch.StartNew();
         await manager.CommitAsync(Bind(1)).WaitAsync(TimeSpan.FromSeconds(10));
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"an idle server's commit waited {watch.Elapsed}");
-        await manager.CommitAsync(Bind(2)).WaitAsync(TimeSpan.FromSeconds(10));
-        Assert.Equal([1, 1], store.BatchSizes);
+
+        Task<LeaseWriteResult>? deferred = null;
+        await OnReceiveThread(() => deferred = manager.CommitAsync(Bind(2)));
+        await manager.CommitAsync(Bind(3)).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(deferred!.IsCompletedSuccessfully);
+        Assert.Equal([1, 2], store.BatchSizes);
         await stop.CancelAsync();
         await committer;
     }
 
     [Fact]
-    public async Task Committer_GatherEndsAfterTheLongestWait_EvenWhileRequestsStayQueued()
+    public async Task FullBatch_CommitsWithoutAFlush()
     {
         var store = new RecordingStore();
-        var manager = new LeaseManager(store, 512, new DhcpServerCounters(), TimeSpan.FromMilliseconds(200), () => true);
+        var manager = new LeaseManager(store, 2, new DhcpServerCounters());
         using var stop = new CancellationTokenSource();
         var committer = manager.StartCommitter(stop.Token);
 
-        var watch = Stopwatch.StartNew();
-        var result = await manager.CommitAsync(Bind(1)).WaitAsync(TimeSpan.FromSeconds(10));
-        Assert.Equal(LeaseWriteOutcome.Committed, result.Outcome);
-        Assert.InRange(watch.Elapsed, TimeSpan.FromMilliseconds(150), TimeSpan.FromSeconds(5));
-        await stop.CancelAsync();
-        await committer;
-    }
-
-    [Fact]
-    public async Task Committer_FullBatch_CommitsWithoutWaitingForTheGatherTime()
-    {
-        var store = new RecordingStore();
-        var manager = new LeaseManager(store, 2, new DhcpServerCounters(), TimeSpan.FromSeconds(30), () => true);
-        using var stop = new CancellationTokenSource();
-        var committer = manager.StartCommitter(stop.Token);
-
-        var watch = Stopwatch.StartNew();
-        await Task.WhenAll(manager.CommitAsync(Bind(1)), manager.CommitAsync(Bind(2))).WaitAsync(TimeSpan.FromSeconds(10));
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"a full batch waited {watch.Elapsed}");
+        var writes = new List<Task<LeaseWriteResult>>();
+        await OnReceiveThread(() =>
+        {
+            writes.Add(manager.CommitAsync(Bind(1)));
+            writes.Add(manager.CommitAsync(Bind(2)));
+        });
+        await Task.WhenAll(writes).WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal([2], store.BatchSizes);
         await stop.CancelAsync();
         await committer;
     }
 
     [Fact]
-    public async Task Committer_StoppedWhileGathering_FailsTheWaitingWrites()
+    public async Task ContinuationOfAWrite_RunsOnTheCommitterThread()
     {
-        var store = new RecordingStore();
-        var manager = new LeaseManager(store, 512, new DhcpServerCounters(), TimeSpan.FromSeconds(30), () => true);
+        var manager = new LeaseManager(new RecordingStore(), 512, new DhcpServerCounters());
         using var stop = new CancellationTokenSource();
         var committer = manager.StartCommitter(stop.Token);
 
-        var write = manager.CommitAsync(Bind(1));
+        // Deferred until the flush, so the continuation is registered before the write can complete.
+        Task<LeaseWriteResult>? write = null;
+        await OnReceiveThread(() => write = manager.CommitAsync(Bind(1)));
+        var continued = write!.ContinueWith(_ => Thread.CurrentThread.Name, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        manager.Flush();
+        var thread = await continued.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal("dhcp-commit", thread);
+        await stop.CancelAsync();
+        await committer;
+    }
+
+    [Fact]
+    public async Task Stopped_FailsTheDeferredWrites()
+    {
+        var store = new RecordingStore();
+        var manager = new LeaseManager(store, 512, new DhcpServerCounters());
+        using var stop = new CancellationTokenSource();
+        var committer = manager.StartCommitter(stop.Token);
+
+        Task<LeaseWriteResult>? write = null;
+        await OnReceiveThread(() => write = manager.CommitAsync(Bind(1)));
         await Task.Delay(50);
         await stop.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => write.WaitAsync(TimeSpan.FromSeconds(10)));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => write!.WaitAsync(TimeSpan.FromSeconds(10)));
         await committer.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Empty(store.BatchSizes);
     }

@@ -33,23 +33,6 @@ public class OptionsValidatorTests
     public void TestConfiguration_IsValid()
         => Assert.Empty(DhcpServerOptionsValidator.Validate(HandlerHarness.FullOptions()));
 
-    [Theory]
-    [InlineData(-1)]
-    [InlineData(1001)]
-    public void MaxCommitGather_OutsideZeroToOneSecond_IsReported(int milliseconds)
-    {
-        var good = HandlerHarness.FullOptions();
-        var errors = DhcpServerOptionsValidator.Validate(good with { Transport = good.Transport with { MaxCommitGather = TimeSpan.FromMilliseconds(milliseconds) } });
-        Assert.Equal([$"Transport.MaxCommitGather: {milliseconds} ms is outside 0–1000 ms."], errors);
-    }
-
-    [Fact]
-    public void MaxCommitGather_Zero_IsValid()
-    {
-        var good = HandlerHarness.FullOptions();
-        Assert.Empty(DhcpServerOptionsValidator.Validate(good with { Transport = good.Transport with { MaxCommitGather = TimeSpan.Zero } }));
-    }
-
     [Fact]
     public void SubnetMistakes_AreEachReportedWithAFix()
     {

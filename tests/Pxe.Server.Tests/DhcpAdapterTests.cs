@@ -2,6 +2,9 @@ using System.Net;
 using System.Net.NetworkInformation;
 using Pxe.Dhcp;
 using Pxe.Profiles.Domain;
+using Pxe.Profiles.Rendering;
+using Pxe.Profiles.Services;
+using Pxe.Profiles.Spec;
 using Pxe.Profiles.Storage;
 using Pxe.Server.Dhcp;
 
@@ -29,6 +32,21 @@ public sealed class DhcpAdapterTests : IAsyncLifetime
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         Directory.Delete(_dir, recursive: true);
         return Task.CompletedTask;
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task BootInventoryAdapter_TakesDiscoveredClientsOnlyWhenThePolicyRecordsThem_AndNoLeaseEvents(bool recordUnknown)
+    {
+        var spec = new SpecService(_store, _store, new SpecDirectory(_dir), _dir, new RenderSettings { ServerUrl = "http://127.0.0.1:8080", NextServer = "127.0.0.1" });
+        await using var events = new EventLog(_store);
+        var machines = new CachedMachineStore(_store, TimeProvider.System);
+        var provisioning = new ProvisioningService(machines, events, spec, new DiscoveryPolicy { RecordUnknown = recordUnknown }, TimeProvider.System);
+        IBootInventory adapter = new BootInventoryAdapter(machines, spec, provisioning);
+        Assert.Equal(recordUnknown, adapter.RecordsDiscoveredClients);
+        // The lease store writes each lease's event with the lease (the test below): the DHCP service need not queue them.
+        Assert.False(adapter.RecordsLeaseEvents);
     }
 
     [Fact]

@@ -54,7 +54,7 @@ await server.Ready;
 Console.Error.WriteLine("READY");
 await run;
 var c = server.Counters;
-Console.Error.WriteLine($"received={c.Received} offers={c.Offers} acks={c.Acks} naks={c.Naks} ignored={c.Ignored} bad={c.BadPackets} dropped-queue-full={c.DroppedQueueFull} store-failures={c.StoreFailures} send-failures={c.SendFailures} leases-stored={store.Rows} store-batches={store.Batches} store-writes={store.Writes}");
+Console.Error.WriteLine($"received={c.Received} offers={c.Offers} acks={c.Acks} naks={c.Naks} ignored={c.Ignored} bad={c.BadPackets} store-failures={c.StoreFailures} send-failures={c.SendFailures} leases-stored={store.Rows} store-batches={store.Batches} store-writes={store.Writes}");
 
 /// <summary>An inventory with no machines: every MAC is unknown and answered under the Discover policy.</summary>
 internal sealed class NoInventory : IBootInventory

@@ -34,7 +34,7 @@ internal static class DhcpEventIds
     public const int InventoryFailed = 4003;
     public const int ReplyNotWritten = 4004;
     public const int SendFailed = 4005;
-    public const int QueueFull = 4006;
+    // 4006 was QueueFull (the request queue is gone: datagrams are handled on the receive thread); not reused.
     public const int ReservationTaken = 4007;
     public const int HandlerFailed = 4008;
     public const int ReceiveFailed = 4009;

@@ -131,7 +131,7 @@ internal sealed class DhcpRequestHandler
             return DhcpReply.None;
         }
 
-        if (!known && machine is null && request.MessageType is DhcpMessageType.Discover or DhcpMessageType.Inform)
+        if (!known && machine is null && request.MessageType is (DhcpMessageType.Discover or DhcpMessageType.Inform) && _recorder.RecordsDiscovered)
         {
             _recorder.Discovered(new DhcpDiscoveredClient
             {
@@ -434,7 +434,11 @@ internal sealed class DhcpRequestHandler
             }
         }
 
-        _recorder.LeaseEvent(new DhcpLeaseEvent(renewal ? DhcpLeaseEventKind.Renewed : DhcpLeaseEventKind.Bound, result.Current ?? lease, now));
+        if (_recorder.RecordsLeaseEvents)
+        {
+            _recorder.LeaseEvent(new DhcpLeaseEvent(renewal ? DhcpLeaseEventKind.Renewed : DhcpLeaseEventKind.Bound, result.Current ?? lease, now));
+        }
+
         return reply;
     }
 

@@ -4,7 +4,6 @@ using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Pxe.Dhcp.Protocol;
 
@@ -24,13 +23,13 @@ internal sealed class DhcpEndpoint(Socket socket, string interfaceName, int inte
     public void Dispose() => Socket.Dispose();
 }
 
-/// <summary>A received datagram in a pooled buffer, waiting for a worker.</summary>
+/// <summary>A received datagram in a pooled buffer.</summary>
 internal readonly record struct ReceivedDatagram(byte[] Buffer, int Length, IPEndPoint Remote, DhcpEndpoint Endpoint);
 
 /// <summary>
 /// The UDP edge: one socket per configured interface (and per port), each bound with SO_BINDTODEVICE so it neither
 /// receives from nor sends to any other interface; broadcast replies leave through the socket of the receiving
-/// interface. Received datagrams go into a bounded queue; when it is full they are dropped and counted.
+/// interface. Each receive thread hands its datagrams to the <see cref="RequestDispatcher"/> inline.
 /// </summary>
 internal sealed partial class DhcpTransport : IDisposable
 {
@@ -143,17 +142,19 @@ internal sealed partial class DhcpTransport : IDisposable
 
     /// <summary>
     /// Receives on one endpoint until cancelled, on a dedicated thread with blocking receives (one recvmsg per
-    /// datagram, no event-loop hop), queueing datagrams for the workers; nothing thrown escapes. The returned task
-    /// completes when the thread has ended.
+    /// datagram, no event-loop hop), handing each datagram to <paramref name="dispatcher"/> on this thread; nothing
+    /// thrown escapes. Before blocking on an empty socket it lets the dispatcher commit what it queued. The returned
+    /// task completes when the thread has ended.
     /// </summary>
-    public Task StartReceiver(DhcpEndpoint endpoint, ChannelWriter<ReceivedDatagram> queue, CancellationToken cancellationToken)
+    public Task StartReceiver(DhcpEndpoint endpoint, RequestDispatcher dispatcher, CancellationToken cancellationToken)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var thread = new Thread(() =>
         {
             try
             {
-                ReceiveLoop(endpoint, queue, cancellationToken);
+                RequestDispatcher.EnterReceiveThread();
+                ReceiveLoop(endpoint, dispatcher, cancellationToken);
             }
             finally
             {
@@ -168,7 +169,7 @@ internal sealed partial class DhcpTransport : IDisposable
         return done.Task;
     }
 
-    private void ReceiveLoop(DhcpEndpoint endpoint, ChannelWriter<ReceivedDatagram> queue, CancellationToken cancellationToken)
+    private void ReceiveLoop(DhcpEndpoint endpoint, RequestDispatcher dispatcher, CancellationToken cancellationToken)
     {
         endpoint.Socket.ReceiveTimeout = (int)ReceivePollInterval.TotalMilliseconds;
         EndPoint any = new IPEndPoint(IPAddress.Any, 0);
@@ -178,6 +179,12 @@ internal sealed partial class DhcpTransport : IDisposable
             buffer ??= ArrayPool<byte>.Shared.Rent(ReceiveBufferLength);
             try
             {
+                if (dispatcher.WantsIdle && endpoint.Socket.Available == 0)
+                {
+                    // Nothing more to handle now: the writes of the requests handled so far go to the store as one batch.
+                    dispatcher.Idle();
+                }
+
                 var flags = SocketFlags.None;
                 EndPoint remote = any;
                 int received = endpoint.Socket.ReceiveMessageFrom(buffer.AsSpan(0, ReceiveBufferLength), ref flags, ref remote, out var packetInformation);
@@ -196,18 +203,9 @@ internal sealed partial class DhcpTransport : IDisposable
                     continue;
                 }
 
-                if (queue.TryWrite(new ReceivedDatagram(buffer, received, (IPEndPoint)remote, endpoint)))
-                {
-                    buffer = null;
-                }
-                else
-                {
-                    long dropped = _counters.CountDroppedQueueFull();
-                    if ((dropped & (dropped - 1)) == 0)
-                    {
-                        Log.QueueFull(_logger, endpoint.Interface, dropped);
-                    }
-                }
+                var datagram = new ReceivedDatagram(buffer, received, (IPEndPoint)remote, endpoint);
+                buffer = null;
+                dispatcher.Dispatch(datagram);
             }
             catch (SocketException ex) when (ex.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock)
             {
@@ -228,6 +226,9 @@ internal sealed partial class DhcpTransport : IDisposable
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+
+        // Writes still deferred must not wait for a receive that will not come.
+        dispatcher.Idle();
     }
 
     /// <summary>Sends a reply out of the endpoint it belongs to (a UDP send does not block; done inline).</summary>

@@ -29,10 +29,23 @@ internal sealed class InventoryRecorder
     {
         _inventory = inventory;
         _logger = logger;
+        RecordsDiscovered = inventory.RecordsDiscoveredClients;
+        RecordsLeaseEvents = inventory.RecordsLeaseEvents;
     }
+
+    /// <summary>False when the inventory records no Discovered clients: <see cref="Discovered"/> need not be called.</summary>
+    public bool RecordsDiscovered { get; }
+
+    /// <summary>False when the inventory records no lease events: <see cref="LeaseEvent"/> need not be called.</summary>
+    public bool RecordsLeaseEvents { get; }
 
     public void Discovered(DhcpDiscoveredClient client)
     {
+        if (!RecordsDiscovered)
+        {
+            return;
+        }
+
         if (_recent.TryGetValue(client.Mac, out var at) && client.SeenAt - at < RediscoverInterval)
         {
             return;
@@ -49,7 +62,13 @@ internal sealed class InventoryRecorder
         _queue.Writer.TryWrite(client);
     }
 
-    public void LeaseEvent(DhcpLeaseEvent leaseEvent) => _queue.Writer.TryWrite(leaseEvent);
+    public void LeaseEvent(DhcpLeaseEvent leaseEvent)
+    {
+        if (RecordsLeaseEvents)
+        {
+            _queue.Writer.TryWrite(leaseEvent);
+        }
+    }
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {

@@ -4,40 +4,55 @@ namespace Pxe.Dhcp.Server;
 
 /// <summary>
 /// Owns the in-memory <see cref="LeaseIndex"/> (a cache, under one lock) and the group commit to the
-/// <see cref="ILeaseStore"/>: writes from all workers queue up, and one committer thread sends everything queued as
-/// one batch, so one store transaction serves many clients. A write's task completes only after the store returned.
+/// <see cref="ILeaseStore"/>: writes from all handlers queue up, and one committer thread sends everything queued as
+/// one batch, so one store transaction serves many clients. A write's task completes only after the store returned;
+/// its continuation (the rest of the handler: the ACK) runs on the committer's thread, with no hop to the thread pool.
+/// <para>
+/// A receive thread that handles datagrams inline (see <see cref="DeferWakesOnThisThread"/>) does not wake the
+/// committer for each write: it calls <see cref="Flush"/> once no datagram waits on its socket. Under load the
+/// socket rarely runs dry, so the writes of all requests handled meanwhile form one batch: batches grow with the
+/// load, by themselves, instead of the committer waking (and on a small machine preempting the receiver) per write.
+/// </para>
 /// </summary>
 internal sealed class LeaseManager
 {
+    [ThreadStatic]
+    private static bool t_deferWakes;
+
     private readonly Lock _lock = new();
     private readonly LeaseIndex _index = new();
     private readonly ILeaseStore _store;
     private readonly int _maxBatch;
     private readonly DhcpServerCounters _counters;
-    private readonly TimeSpan _maxGather;
-    private readonly Func<bool> _moreComing;
 
     // Writes waiting for the committer; Monitor.Wait/Pulse on _gate wake its thread directly (no pool hop).
     private readonly object _gate = new();
     private readonly Queue<PendingWrite> _waiting = new();
     private bool _stopped;
 
+    // True when the committer may take the queued writes now; false while they are only deferred writes of a receive
+    // thread that has not reached the end of its socket's queue.
+    private bool _signalled;
+    private volatile bool _deferred;
+
     /// <param name="store">Where leases are committed.</param>
     /// <param name="maxBatch">Largest number of writes in one store call.</param>
     /// <param name="counters">Counts the store calls and their writes.</param>
-    /// <param name="maxGather">
-    /// How long the committer may hold a batch back while <paramref name="moreComing"/> says that requests are still
-    /// waiting to be handled (their writes then join the batch); zero commits at once.
-    /// </param>
-    /// <param name="moreComing">True while received requests wait for a handler; null when nothing can tell.</param>
-    public LeaseManager(ILeaseStore store, int maxBatch, DhcpServerCounters counters, TimeSpan maxGather = default, Func<bool>? moreComing = null)
+    public LeaseManager(ILeaseStore store, int maxBatch, DhcpServerCounters counters)
     {
         _store = store;
         _maxBatch = maxBatch;
         _counters = counters;
-        _maxGather = maxGather;
-        _moreComing = moreComing ?? (static () => false);
     }
+
+    /// <summary>
+    /// Writes queued from the calling thread from now on wait for <see cref="Flush"/> (or a full batch, or another
+    /// thread's wake) instead of waking the committer each. For a receive thread that handles its datagrams inline.
+    /// </summary>
+    public static void DeferWakesOnThisThread() => t_deferWakes = true;
+
+    /// <summary>True while writes queued by a receive thread wait for its <see cref="Flush"/>.</summary>
+    public bool HasDeferredWrites => _deferred;
 
     /// <summary>Runs <paramref name="action"/> on the index under the lock.</summary>
     public T Read<T>(Func<LeaseIndex, T> action)
@@ -72,7 +87,10 @@ internal sealed class LeaseManager
         return leases.Count;
     }
 
-    /// <summary>Queues a write for the next group commit; completes when the store has answered.</summary>
+    /// <summary>
+    /// Queues a write for the next group commit; completes when the store has answered. The continuation of an await
+    /// on the returned task runs on the committer's thread: it must not block.
+    /// </summary>
     public Task<LeaseWriteResult> CommitAsync(LeaseWrite write)
     {
         var pending = new PendingWrite(write);
@@ -84,15 +102,42 @@ internal sealed class LeaseManager
             }
 
             _waiting.Enqueue(pending);
-            if (_waiting.Count == 1 || _waiting.Count == _maxBatch)
+            if (!t_deferWakes || _waiting.Count >= _maxBatch)
             {
-                // The committer waits on an empty queue (this write is the one that wakes it), or gathers a batch until
-                // it is full.
-                Monitor.Pulse(_gate);
+                Wake();
+            }
+            else
+            {
+                _deferred = true;
             }
         }
 
         return pending.Completion.Task;
+    }
+
+    /// <summary>Wakes the committer for the writes deferred so far (a receive thread found its socket empty).</summary>
+    public void Flush()
+    {
+        if (!_deferred)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            Wake();
+        }
+    }
+
+    // Called with _gate held.
+    private void Wake()
+    {
+        _deferred = false;
+        if (!_signalled)
+        {
+            _signalled = true;
+            Monitor.Pulse(_gate);
+        }
     }
 
     /// <summary>
@@ -125,8 +170,8 @@ internal sealed class LeaseManager
 
     private void CommitLoop(CancellationToken cancellationToken)
     {
-        var batch = new List<PendingWrite>(_maxBatch);
-        var writes = new List<LeaseWrite>(_maxBatch);
+        var batch = new List<PendingWrite>(Math.Min(_maxBatch, 1024));
+        var writes = new List<LeaseWrite>(Math.Min(_maxBatch, 1024));
         var registration = cancellationToken.Register(Stop);
         try
         {
@@ -136,12 +181,16 @@ internal sealed class LeaseManager
                 writes.Clear();
                 lock (_gate)
                 {
-                    while (_waiting.Count == 0 && !_stopped)
+                    while (!(_signalled && _waiting.Count > 0) && !_stopped)
                     {
+                        if (_waiting.Count == 0)
+                        {
+                            _signalled = false;
+                        }
+
                         Monitor.Wait(_gate);
                     }
 
-                    Gather();
                     if (_stopped)
                     {
                         break;
@@ -151,6 +200,13 @@ internal sealed class LeaseManager
                     {
                         batch.Add(pending);
                         writes.Add(pending.Write);
+                    }
+
+                    // Writes left over (past a full batch) go in the next store call without a new wake.
+                    _signalled = _waiting.Count > 0;
+                    if (!_signalled)
+                    {
+                        _deferred = false;
                     }
                 }
 
@@ -178,32 +234,6 @@ internal sealed class LeaseManager
         }
     }
 
-    /// <summary>
-    /// Under load, holds the batch back (at most the gather time) while requests still wait for a handler: on a busy
-    /// server their writes arrive within a few hundred microseconds, and one store transaction for all of them costs
-    /// far less than one each. An idle server commits at once. Called with <see cref="_gate"/> held.
-    /// </summary>
-    private void Gather()
-    {
-        if (_maxGather <= TimeSpan.Zero)
-        {
-            return;
-        }
-
-        long start = Environment.TickCount64;
-        while (!_stopped && _waiting.Count < _maxBatch && _moreComing())
-        {
-            long left = (long)_maxGather.TotalMilliseconds - (Environment.TickCount64 - start);
-            if (left <= 0)
-            {
-                return;
-            }
-
-            // Woken early by a full batch or a stop; otherwise the handlers run meanwhile.
-            Monitor.Wait(_gate, 1);
-        }
-    }
-
     private void Commit(List<PendingWrite> batch, List<LeaseWrite> writes, CancellationToken cancellationToken)
     {
         IReadOnlyList<LeaseWriteResult> results;
@@ -220,12 +250,13 @@ internal sealed class LeaseManager
         }
         catch (Exception ex)
         {
-            foreach (var pending in batch)
+            var failed = batch.ToArray();
+            batch.Clear();
+            foreach (var pending in failed)
             {
                 pending.Completion.TrySetException(ex);
             }
 
-            batch.Clear();
             return;
         }
 
@@ -240,12 +271,13 @@ internal sealed class LeaseManager
             }
         }
 
-        for (int i = 0; i < batch.Count; i++)
-        {
-            batch[i].Completion.TrySetResult(results[i]);
-        }
-
+        var done = batch.ToArray();
         batch.Clear();
+        for (int i = 0; i < done.Length; i++)
+        {
+            // Runs the waiting handler's continuation here (the reply is written and sent on this thread).
+            done[i].Completion.TrySetResult(results[i]);
+        }
     }
 
     private void Stop()
@@ -291,6 +323,7 @@ internal sealed class LeaseManager
     {
         public LeaseWrite Write { get; } = write;
 
-        public TaskCompletionSource<LeaseWriteResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Continuations run synchronously, on the thread that completes the write (the committer).
+        public TaskCompletionSource<LeaseWriteResult> Completion { get; } = new(TaskCreationOptions.None);
     }
 }

@@ -90,9 +90,6 @@ internal static partial class Log
     [LoggerMessage(EventId = DhcpEventIds.SendFailed, EventName = nameof(DhcpEventIds.SendFailed), Level = LogLevel.Warning, Message = "Sending a reply to {Client} on {Interface} failed: {Error}")]
     public static partial void SendFailed(ILogger logger, string client, string @interface, string error);
 
-    [LoggerMessage(EventId = DhcpEventIds.QueueFull, EventName = nameof(DhcpEventIds.QueueFull), Level = LogLevel.Warning, Message = "Request queue full on {Interface}; dropped {Count} datagrams so far")]
-    public static partial void QueueFull(ILogger logger, string @interface, long count);
-
     [LoggerMessage(EventId = DhcpEventIds.ReservationTaken, EventName = nameof(DhcpEventIds.ReservationTaken), Level = LogLevel.Warning, Message = "Reserved address {Address} of {Mac} is leased to client {Client} in the store; NAK until that lease ends")]
     public static partial void ReservationTaken(ILogger logger, string address, string mac, string client);
 

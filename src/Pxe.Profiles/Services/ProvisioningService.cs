@@ -59,6 +59,9 @@ public sealed class ProvisioningService(
     /// <summary>The spec this service renders from.</summary>
     public SpecService Spec => spec;
 
+    /// <summary>Whether unknown MACs are recorded as Discovered machines (<see cref="DiscoveryPolicy.RecordUnknown"/>).</summary>
+    public bool RecordsUnknownMachines => discovery.RecordUnknown;
+
     /// <summary>Finds a machine by any of its MACs.</summary>
     public Task<Machine?> FindAsync(MacAddress mac, CancellationToken ct) => machines.FindByMacAsync(mac, ct);
 

@@ -118,5 +118,37 @@ internal static class SqliteMigrations
         DROP INDEX IF EXISTS leases_mac;
         DROP INDEX IF EXISTS leases_client;
         """,
+
+        // 6: fewer pages written per lease. The lease table keyed by its address alone (WITHOUT ROWID: one b-tree, not a
+        // table plus its address index), and events without AUTOINCREMENT (no sqlite_sequence row rewritten per event;
+        // events are never deleted, so ids still only grow). Rows and ids are copied as they are.
+        """
+        CREATE TABLE leases_v6 (
+            address TEXT PRIMARY KEY,
+            client_id TEXT NOT NULL,
+            mac INTEGER NOT NULL,
+            state TEXT NOT NULL,
+            starts INTEGER NOT NULL,
+            expires INTEGER NOT NULL,
+            hostname TEXT NULL
+        ) WITHOUT ROWID;
+        INSERT INTO leases_v6 (address, client_id, mac, state, starts, expires, hostname)
+            SELECT address, client_id, mac, state, starts, expires, hostname FROM leases;
+        DROP TABLE leases;
+        ALTER TABLE leases_v6 RENAME TO leases;
+        CREATE TABLE events_v6 (
+            id INTEGER PRIMARY KEY,
+            time INTEGER NOT NULL,
+            mac INTEGER NULL,
+            kind TEXT NOT NULL,
+            message TEXT NOT NULL,
+            actor TEXT NOT NULL
+        );
+        INSERT INTO events_v6 (id, time, mac, kind, message, actor) SELECT id, time, mac, kind, message, actor FROM events ORDER BY id;
+        DROP TABLE events;
+        ALTER TABLE events_v6 RENAME TO events;
+        CREATE INDEX events_mac ON events(mac, id);
+        CREATE INDEX events_kind ON events(kind, id);
+        """,
     ];
 }

@@ -55,6 +55,12 @@ internal sealed class BootInventoryAdapter(IMachineStore machines, SpecService s
 
     /// <summary>Nothing to do: <see cref="LeaseStoreAdapter"/> stores each lease event in the transaction that stores the lease.</summary>
     public ValueTask RecordLeaseEventAsync(DhcpLeaseEvent leaseEvent, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    /// <summary>Unknown MACs are recorded only when the discovery policy says so (perfdhcp-like floods of new MACs then cost nothing).</summary>
+    public bool RecordsDiscoveredClients => provisioning.RecordsUnknownMachines;
+
+    /// <summary>False: <see cref="LeaseStoreAdapter"/> stores each lease event in the transaction that stores the lease.</summary>
+    public bool RecordsLeaseEvents => false;
 }
 
 /// <summary>

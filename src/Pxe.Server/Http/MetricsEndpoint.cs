@@ -28,7 +28,6 @@ internal static class MetricsEndpoint
                 Counter(sb, "pxe_dhcp_acks_total", "DHCPACKs sent.", c.Acks);
                 Counter(sb, "pxe_dhcp_naks_total", "DHCPNAKs sent.", c.Naks);
                 Counter(sb, "pxe_dhcp_ignored_total", "Requests not answered (unknown MAC policy, not for us).", c.Ignored);
-                Counter(sb, "pxe_dhcp_dropped_queue_full_total", "Datagrams dropped because the work queue was full.", c.DroppedQueueFull);
                 Counter(sb, "pxe_dhcp_store_failures_total", "Lease writes the store refused (no reply sent).", c.StoreFailures);
                 Counter(sb, "pxe_dhcp_send_failures_total", "Replies that could not be sent.", c.SendFailures);
                 Counter(sb, "pxe_dhcp_lease_commits_total", "Lease store transactions (group commits).", c.LeaseCommits);

@@ -18,6 +18,10 @@ internal sealed class TestInventory : IBootInventory
 
     public Exception? FailWith { get; set; }
 
+    public bool RecordsDiscoveredClients { get; init; } = true;
+
+    public bool RecordsLeaseEvents { get; init; } = true;
+
     public TestInventory Add(string mac, DhcpReservation? reservation = null, DhcpBootLoader loader = DhcpBootLoader.Ipxe)
     {
         var address = PhysicalAddress.Parse(mac.Replace(':', '-'));
